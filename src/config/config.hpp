@@ -1,0 +1,117 @@
+#pragma once
+// Meridian's configuration: the YAML file's typed form, and its loader.
+//
+// A Config is plain data, immutable once loaded; the gateway builds a snapshot from it and
+// shares that snapshot read-only between threads.
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/error.hpp"
+
+namespace meridian::config {
+
+using Millis = std::chrono::milliseconds;
+
+struct ServerConfig {
+  std::string listen_host = "127.0.0.1";
+  uint16_t listen_port = 8080;
+  unsigned workers = 0;                     // 0 = std::thread::hardware_concurrency()
+  std::size_t max_connections = 10000;
+  std::size_t max_header_bytes = 16 * 1024;
+  std::size_t max_body_bytes = 10 * 1024 * 1024;
+  Millis header_timeout{10'000};            // whole request head must arrive within this
+  Millis body_timeout{30'000};              // whole body must arrive within this
+  Millis idle_timeout{60'000};              // keep-alive wait for the next request
+  Millis write_timeout{30'000};             // one write to a client
+  Millis shutdown_grace{30'000};            // drain deadline on SIGTERM/SIGINT
+  bool request_log = true;                  // one log line per request (never keys or bodies)
+};
+
+struct PoolConfig {
+  std::size_t max_idle = 64;                // idle connections kept per worker thread per backend
+  Millis idle_timeout{60'000};              // an idle connection older than this is closed
+  Millis max_lifetime{600'000};             // a connection older than this is not reused
+};
+
+struct UpstreamTimeouts {
+  Millis connect{5'000};                    // TCP connect and TLS handshake
+  Millis first_byte{60'000};                // request sent -> response head received
+  Millis between_chunks{30'000};            // gap between two body reads
+  Millis total{600'000};                    // whole exchange
+};
+
+struct HealthCheckConfig {
+  std::string path;                         // e.g. "/models"; empty = no active check
+  Millis interval{5'000};
+  Millis timeout{1'000};
+};
+
+enum class Tier { kEdge, kLocal, kCloud };
+
+struct BackendConfig {
+  std::string id;                           // unique, [a-z0-9_-]+
+  std::string provider;                     // provider kind: openai, anthropic, gemini, mistral,
+                                            // deepseek, qwen, ollama, vllm, llamacpp, simulator, ...
+  std::string base_url;                     // http(s)://host[:port][/base/path]
+  std::string api_key;                      // sent upstream as a bearer token; never logged
+  std::vector<std::string> models;          // model ids this backend serves (upstream names)
+  Tier tier = Tier::kCloud;
+  std::string jurisdiction;                 // ISO 3166-1 alpha-2 ("US") or "EU"; may be empty
+  std::string region;                       // provider region name ("us-east-1"); may be empty
+  std::string vendor;                       // "openai", "anthropic", "meridian", ...
+  UpstreamTimeouts timeouts;                // defaults from upstream_defaults, per-field override
+  PoolConfig pool;                          // defaults from upstream_defaults, per-field override
+  std::string ca_file;                      // PEM bundle; empty = system CA store
+  HealthCheckConfig health_check;
+  int line = 0;                             // line of this entry in the file, for later errors
+};
+
+struct AliasConfig {
+  std::string name;                         // what clients send as "model"
+  std::string target;                       // a model id served by some backend
+};
+
+struct AuthConfig {
+  // Static bearer keys. Empty = authentication disabled (config check warns).
+  std::vector<std::string> keys;
+};
+
+struct Config {
+  std::string source;                       // file path it was loaded from
+  std::string state_dir = "./state";
+  ServerConfig server;
+  AuthConfig auth;
+  std::vector<BackendConfig> backends;      // only enabled backends (requires_env satisfied)
+  std::vector<std::string> disabled_backends;  // ids skipped because requires_env was unset
+  std::vector<AliasConfig> aliases;
+  std::vector<std::string> warnings;        // non-fatal findings, e.g. auth disabled
+};
+
+// One finding of validation, rendered as "FILE:LINE: FIELD: MESSAGE".
+struct ConfigIssue {
+  std::string file;
+  int line = 0;                             // 1-based; 0 when unknown
+  std::string field;                        // dotted path: "backends[2].base_url"
+  std::string message;
+  std::string ToString() const;
+};
+
+// Replaces ${NAME} and ${NAME:-default} in `text` from the process environment.
+// An unset ${NAME} (no default) is an error naming the variable; "$$" is a literal "$".
+// Thread-safe (reads the environment only).
+core::Result<std::string> InterpolateEnv(std::string_view text);
+
+// Parses and validates YAML text. On failure returns every issue found (not just the first).
+// `file` is used only for messages. Thread-safe.
+std::expected<Config, std::vector<ConfigIssue>> ParseConfig(std::string_view yaml_text,
+                                                            std::string_view file);
+
+// Reads `path`, interpolates the environment, then ParseConfig.
+std::expected<Config, std::vector<ConfigIssue>> LoadConfigFile(const std::string& path);
+
+}  // namespace meridian::config

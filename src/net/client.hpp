@@ -1,0 +1,126 @@
+#pragma once
+// Upstream HTTP/1.1 client with per-thread keep-alive pools. Knows nothing about LLMs.
+//
+// An Upstream describes one backend endpoint (address, TLS, timeouts, pool limits); it is
+// immutable and shared between threads. Connections are pooled per worker thread per
+// Upstream, so acquiring one takes no lock. An Exchange is one request and its response on
+// one pooled connection; it returns the connection to the pool only if the response was read
+// to the end, the server allows keep-alive, and Abort() was never called.
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/beast/http/fields.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/verb.hpp>
+
+#include "core/error.hpp"
+#include "core/url.hpp"
+
+namespace meridian::net {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using Millis = std::chrono::milliseconds;
+
+struct UpstreamOptions {
+  Millis connect_timeout{5'000};
+  Millis first_byte_timeout{60'000};
+  Millis between_chunks_timeout{30'000};
+  Millis total_timeout{600'000};
+  std::size_t pool_max_idle = 64;
+  Millis pool_idle_timeout{60'000};
+  Millis pool_max_lifetime{600'000};
+  std::string ca_file;                 // PEM bundle; empty = system default CA paths
+};
+
+class Upstream {
+ public:
+  // Builds the TLS context (peer and hostname verification on) for https URLs.
+  // Fails if the CA file cannot be read.
+  static core::Result<std::shared_ptr<Upstream>> Create(std::string id, core::Url url,
+                                                        UpstreamOptions options);
+
+  const std::string& id() const { return id_; }
+  const core::Url& url() const { return url_; }
+  const UpstreamOptions& options() const { return options_; }
+  asio::ssl::context* tls_context() const { return tls_.get(); }
+
+  // Idle connections pooled for this upstream, summed over all threads (for metrics).
+  std::size_t pooled() const { return pooled_.load(std::memory_order_relaxed); }
+  // Connections currently open to this upstream, in use or idle, over all threads.
+  std::size_t open() const { return open_.load(std::memory_order_relaxed); }
+  // Exchanges that reused a pooled connection / opened a new one (monotonic).
+  std::uint64_t reused() const { return reused_.load(std::memory_order_relaxed); }
+  std::uint64_t connected() const { return connected_.load(std::memory_order_relaxed); }
+
+  // Internal counters, updated by the pool.
+  std::atomic<std::size_t> pooled_{0};
+  std::atomic<std::size_t> open_{0};
+  std::atomic<std::uint64_t> reused_{0};
+  std::atomic<std::uint64_t> connected_{0};
+
+ private:
+  Upstream(std::string id, core::Url url, UpstreamOptions options);
+  std::string id_;
+  core::Url url_;
+  UpstreamOptions options_;
+  std::unique_ptr<asio::ssl::context> tls_;
+};
+
+struct UpstreamRequest {
+  http::verb method = http::verb::post;
+  std::string path;                    // appended to the URL's base path: "/chat/completions"
+  http::fields headers;                // Host, Content-Length and Connection are set for you
+  std::string body;
+};
+
+class Connection;  // a pooled connection (plain TCP or TLS), defined in client.cpp
+
+class Exchange {
+ public:
+  // Acquires a connection (pooled or new), sends `request` and reads the response head.
+  // Errors: kUpstreamUnavailable (resolve/connect/TLS failure; retryable, nothing was sent),
+  // kUpstreamTimeout (a deadline passed), kUpstreamError (reset or malformed response).
+  // A pooled connection that turns out dead before any response byte is replaced once.
+  // Must be awaited on a worker thread; the Exchange belongs to that thread.
+  static asio::awaitable<core::Result<std::unique_ptr<Exchange>>> Start(
+      std::shared_ptr<const Upstream> upstream, UpstreamRequest request);
+
+  ~Exchange();  // returns the connection to this thread's pool when reusable
+
+  int status() const;
+  const http::fields& headers() const;
+
+  // Reads the next piece of the body as it arrives (chunked decoding is done).
+  // Returns an empty view once the body is complete (then done() is true). The view is valid
+  // until the next call. Errors: kUpstreamTimeout (between-chunk or total deadline),
+  // kUpstreamError (reset, malformed framing), kUpstreamUnavailable after Abort().
+  asio::awaitable<core::Result<std::string_view>> ReadSome();
+
+  // Reads the rest of the body. Fails with kUpstreamError past `limit` bytes.
+  asio::awaitable<core::Result<std::string>> ReadAll(std::size_t limit);
+
+  bool done() const;
+
+  // Closes the connection now: a pending read completes with an error and the connection is
+  // never returned to the pool. Safe to call from any coroutine on the same thread.
+  void Abort();
+
+ private:
+  Exchange() = default;
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+// Closes idle pooled connections on the calling thread that are past their idle timeout or
+// lifetime (the pool also checks on acquire). Call periodically from each worker thread.
+void SweepIdleConnections();
+
+}  // namespace meridian::net
