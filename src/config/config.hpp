@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/error.hpp"
@@ -19,7 +20,7 @@ using Millis = std::chrono::milliseconds;
 
 struct ServerConfig {
   std::string listen_host = "127.0.0.1";
-  uint16_t listen_port = 8080;
+  uint16_t listen_port = 8090;
   unsigned workers = 0;                     // 0 = std::thread::hardware_concurrency()
   std::size_t max_connections = 10000;
   std::size_t max_header_bytes = 16 * 1024;
@@ -52,6 +53,9 @@ struct HealthCheckConfig {
 };
 
 enum class Tier { kEdge, kLocal, kCloud };
+
+// The tier's name as written in the file: "edge", "local" or "cloud". Thread-safe.
+std::string_view TierName(Tier tier);
 
 struct BackendConfig {
   std::string id;                           // unique, [a-z0-9_-]+
@@ -92,7 +96,8 @@ struct Config {
   std::vector<std::string> warnings;        // non-fatal findings, e.g. auth disabled
 };
 
-// One finding of validation, rendered as "FILE:LINE: FIELD: MESSAGE".
+// One finding of validation, rendered as "FILE:LINE: FIELD: MESSAGE" (":LINE" is left out when
+// the line is unknown (0), "FIELD: " when the issue concerns no single field).
 struct ConfigIssue {
   std::string file;
   int line = 0;                             // 1-based; 0 when unknown
@@ -102,16 +107,22 @@ struct ConfigIssue {
 };
 
 // Replaces ${NAME} and ${NAME:-default} in `text` from the process environment.
-// An unset ${NAME} (no default) is an error naming the variable; "$$" is a literal "$".
+// An unset ${NAME} (no default) is an error naming the variable (set-but-empty is allowed);
+// the default applies when NAME is unset or empty and is literal text up to the first '}'.
+// "$$" is a literal "$"; any other "$" is literal too. Values are inserted verbatim.
 // Thread-safe (reads the environment only).
 core::Result<std::string> InterpolateEnv(std::string_view text);
 
-// Parses and validates YAML text. On failure returns every issue found (not just the first).
-// `file` is used only for messages. Thread-safe.
+// Parses and validates YAML text. Environment references (see InterpolateEnv) are expanded in
+// each scalar value after YAML parsing, never in keys, and the result is never re-parsed.
+// Success: the Config (warnings in Config::warnings, each rendered like ConfigIssue). Failure:
+// every issue found (not just the first), ordered by line. `file` is used only for messages.
+// Never throws. Thread-safe as long as no thread modifies the environment.
 std::expected<Config, std::vector<ConfigIssue>> ParseConfig(std::string_view yaml_text,
                                                             std::string_view file);
 
-// Reads `path`, interpolates the environment, then ParseConfig.
+// Reads `path` (an unreadable file is one issue naming it, line 0), then ParseConfig with
+// `path` as the file name. Never throws.
 std::expected<Config, std::vector<ConfigIssue>> LoadConfigFile(const std::string& path);
 
 }  // namespace meridian::config

@@ -40,7 +40,11 @@ template <class T>
 using Result = std::expected<T, Error>;
 
 inline std::unexpected<Error> Fail(ErrorCode code, std::string message, std::string param = {}) {
-  return std::unexpected<Error>(Error{code, std::move(message), std::move(param)});
+  Error error;
+  error.code = code;
+  error.message = std::move(message);
+  error.param = std::move(param);
+  return std::unexpected<Error>(std::move(error));
 }
 
 // Stable machine name of a code, used in logs and metrics ("upstream_timeout").

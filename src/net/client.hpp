@@ -12,6 +12,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <functional>
+#include <utility>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -60,11 +62,11 @@ class Upstream {
   std::uint64_t reused() const { return reused_.load(std::memory_order_relaxed); }
   std::uint64_t connected() const { return connected_.load(std::memory_order_relaxed); }
 
-  // Internal counters, updated by the pool.
-  std::atomic<std::size_t> pooled_{0};
-  std::atomic<std::size_t> open_{0};
-  std::atomic<std::uint64_t> reused_{0};
-  std::atomic<std::uint64_t> connected_{0};
+  // Internal counters, updated by the pool (mutable: an Upstream is shared as const).
+  mutable std::atomic<std::size_t> pooled_{0};
+  mutable std::atomic<std::size_t> open_{0};
+  mutable std::atomic<std::uint64_t> reused_{0};
+  mutable std::atomic<std::uint64_t> connected_{0};
 
  private:
   Upstream(std::string id, core::Url url, UpstreamOptions options);
@@ -74,11 +76,30 @@ class Upstream {
   std::unique_ptr<asio::ssl::context> tls_;
 };
 
+// Lets another coroutine on the same thread abort an exchange at any stage (resolve, connect,
+// send, waiting for the head, reading the body): the connection is closed at once, the pending
+// operation fails, and the connection is never pooled. Not thread-safe; one exchange at a time.
+class CancelToken {
+ public:
+  void Cancel() {
+    cancelled_ = true;
+    if (close_current_) std::exchange(close_current_, nullptr)();
+  }
+  bool cancelled() const { return cancelled_; }
+  // Used by the client: what Cancel() closes right now (empty between stages).
+  void SetCloser(std::function<void()> closer) { close_current_ = std::move(closer); }
+
+ private:
+  std::function<void()> close_current_;
+  bool cancelled_ = false;
+};
+
 struct UpstreamRequest {
   http::verb method = http::verb::post;
   std::string path;                    // appended to the URL's base path: "/chat/completions"
   http::fields headers;                // Host, Content-Length and Connection are set for you
   std::string body;
+  std::shared_ptr<CancelToken> cancel;  // optional
 };
 
 class Connection;  // a pooled connection (plain TCP or TLS), defined in client.cpp
@@ -117,10 +138,11 @@ class Exchange {
   Exchange() = default;
   struct State;
   std::unique_ptr<State> state_;
+  std::shared_ptr<CancelToken> cancel_;
 };
 
-// Closes idle pooled connections on the calling thread that are past their idle timeout or
-// lifetime (the pool also checks on acquire). Call periodically from each worker thread.
-void SweepIdleConnections();
+// Closes idle pooled connections of `context` that are past their idle timeout or lifetime
+// (the pool also checks on acquire and release). Call periodically on the context's thread.
+void SweepIdleConnections(asio::execution_context& context);
 
 }  // namespace meridian::net

@@ -123,12 +123,16 @@ class Server {
   struct Worker;  // implementation detail, public for the .cpp's free functions
 
  private:
+  void ConnectionClosed();  // a session ended (any thread); finishes a drain at zero
+  void StopAll();           // stops every worker's io_context (thread-safe, idempotent)
+
   ServerOptions options_;
   Handler handler_;
   ErrorRenderer render_error_;
   std::vector<std::unique_ptr<Worker>> workers_;
   uint16_t port_ = 0;
   std::atomic<bool> draining_{false};
+  std::atomic<bool> stopped_{false};
   std::atomic<std::size_t> open_connections_{0};
   std::atomic<std::size_t> in_flight_{0};
 

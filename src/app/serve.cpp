@@ -1,0 +1,125 @@
+// `meridian serve`: load the configuration, build the gateway, serve, drain on a signal.
+
+#include <cstdio>
+#include <thread>
+
+#include <boost/asio/signal_set.hpp>
+#include <fmt/format.h>
+#include <spdlog/async.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "app/commands.hpp"
+#include "config/config.hpp"
+#include "gateway/gateway.hpp"
+#include "gateway/snapshot.hpp"
+#include "net/server.hpp"
+#include "telemetry/metrics.hpp"
+
+namespace meridian::app {
+
+namespace asio = boost::asio;
+
+namespace {
+
+// Splits "host:port" or "[v6]:port". Returns false if it is not of that form.
+bool SplitHostPort(std::string_view text, std::string& host, uint16_t& port) {
+  auto colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon + 1 == text.size()) return false;
+  std::string_view h = text.substr(0, colon);
+  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  unsigned value = 0;
+  for (char c : text.substr(colon + 1)) {
+    if (c < '0' || c > '9') return false;
+    value = value * 10 + static_cast<unsigned>(c - '0');
+    if (value > 65535) return false;
+  }
+  host = std::string(h);
+  port = static_cast<uint16_t>(value);
+  return !host.empty();
+}
+
+}  // namespace
+
+int Serve(const ServeArgs& args) {
+  // Both loggers share one stderr sink so their lines never interleave mid-line. The access log
+  // is asynchronous: a full queue drops the oldest lines rather than stalling a worker.
+  auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+  auto log = std::make_shared<spdlog::logger>("meridian", sink);
+  log->set_pattern("%Y-%m-%dT%H:%M:%S.%e %l %v");
+  spdlog::set_default_logger(log);
+  spdlog::init_thread_pool(16384, 1);
+  auto access_log = std::make_shared<spdlog::async_logger>("access", sink, spdlog::thread_pool(),
+                                                           spdlog::async_overflow_policy::overrun_oldest);
+  access_log->set_pattern("%v");
+
+  auto loaded = config::LoadConfigFile(args.config_path);
+  if (!loaded) {
+    for (const auto& issue : loaded.error()) fmt::print(stderr, "{}\n", issue.ToString());
+    return 2;
+  }
+  config::Config cfg = std::move(*loaded);
+  if (args.listen && !SplitHostPort(*args.listen, cfg.server.listen_host, cfg.server.listen_port)) {
+    fmt::print(stderr, "--listen: expected HOST:PORT, got '{}'\n", *args.listen);
+    return 2;
+  }
+  if (args.workers) cfg.server.workers = *args.workers;
+  if (cfg.server.workers == 0) cfg.server.workers = std::max(1u, std::thread::hardware_concurrency());
+  for (const auto& warning : cfg.warnings) log->warn("config: {}", warning);
+  for (const auto& id : cfg.disabled_backends) log->info("backend '{}' disabled: its requires_env variable is unset", id);
+
+  net::ServerOptions server_opts;
+  server_opts.host = cfg.server.listen_host;
+  server_opts.port = cfg.server.listen_port;
+  server_opts.workers = cfg.server.workers;
+  server_opts.max_connections = cfg.server.max_connections;
+  server_opts.max_header_bytes = cfg.server.max_header_bytes;
+  server_opts.max_body_bytes = cfg.server.max_body_bytes;
+  server_opts.header_timeout = cfg.server.header_timeout;
+  server_opts.body_timeout = cfg.server.body_timeout;
+  server_opts.idle_timeout = cfg.server.idle_timeout;
+  server_opts.write_timeout = cfg.server.write_timeout;
+  auto grace = cfg.server.shutdown_grace;
+
+  auto snapshot = gateway::Snapshot::Build(std::move(cfg));
+  if (!snapshot) {
+    fmt::print(stderr, "{}: {}\n", args.config_path, snapshot.error().message);
+    return 2;
+  }
+
+  telemetry::Registry registry;
+  gateway::Gateway gw(*snapshot, registry, access_log);
+  net::Server server(
+      server_opts, [&gw](net::Request& req, net::Responder& out) { return gw.Handle(req, out); },
+      [&gw](net::http::status status, std::string_view message) { return gw.RenderServerError(status, message); });
+  gw.AttachServer(&server);
+  if (auto listening = server.Listen(); !listening) {
+    log->error("{}", listening.error().message);
+    return 1;
+  }
+
+  std::vector<asio::io_context*> workers;
+  for (unsigned i = 0; i < server_opts.workers; ++i) workers.push_back(&server.worker_context(i));
+  gw.StartBackgroundTasks(server.worker_context(0), workers);
+
+  asio::signal_set signals(server.worker_context(0), SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int signal) {
+    if (ec) return;
+    log->info("signal {}: draining (grace {} ms)", signal, grace.count());
+    server.Shutdown(grace);
+  });
+
+  log->info("serving with {} worker(s), {} backend(s) enabled", server_opts.workers,
+            (*snapshot)->backends().size());
+  // The one line on stdout: tests and scripts wait for it to know the real port.
+  fmt::print("listening on {}:{}\n", server_opts.host, server.port());
+  std::fflush(stdout);
+
+  server.Run();
+  log->info("stopped");
+  access_log->flush();
+  spdlog::shutdown();
+  return 0;
+}
+
+}  // namespace meridian::app

@@ -1,0 +1,977 @@
+#include "config/config.hpp"
+
+#include <fmt/format.h>
+#include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <initializer_list>
+#include <set>
+#include <sstream>
+#include <system_error>
+
+#include "config/interpolate.hpp"
+#include "config/units.hpp"
+#include "core/jurisdiction.hpp"
+#include "core/url.hpp"
+
+namespace meridian::config {
+
+std::string_view TierName(Tier tier) {
+  switch (tier) {
+    case Tier::kEdge: return "edge";
+    case Tier::kLocal: return "local";
+    case Tier::kCloud: return "cloud";
+  }
+  return "cloud";
+}
+
+std::string ConfigIssue::ToString() const {
+  std::string out = file;
+  if (line > 0) out += fmt::format(":{}", line);
+  out += ": ";
+  if (!field.empty()) {
+    out += field;
+    out += ": ";
+  }
+  out += message;
+  return out;
+}
+
+namespace {
+
+constexpr Millis kMinDuration{1};
+constexpr Millis kMaxDuration{24 * 3'600'000};
+constexpr uint64_t kKiB = 1024;
+constexpr uint64_t kMiB = 1024 * kKiB;
+constexpr uint64_t kGiB = 1024 * kMiB;
+constexpr std::size_t kMaxFileBytes = 4 * kMiB;
+
+constexpr std::string_view kProviders[] = {
+    "openai", "azure-openai", "anthropic", "gemini",  "mistral", "deepseek",
+    "qwen",   "groq",         "together",  "xai",     "openrouter", "ollama",
+    "vllm",   "llamacpp",     "sglang",    "simulator",
+};
+
+// ---------------------------------------------------------------------------------------------
+// Small helpers
+
+int LineOf(const YAML::Node& node) {
+  if (!node.IsDefined()) return 0;
+  YAML::Mark mark = node.Mark();
+  return mark.line >= 0 ? mark.line + 1 : 0;
+}
+
+std::string Join(std::string_view path, std::string_view key) {
+  if (path.empty()) return std::string(key);
+  return fmt::format("{}.{}", path, key);
+}
+
+std::string Index(std::string_view path, std::size_t i) { return fmt::format("{}[{}]", path, i); }
+
+std::string_view KindName(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Map: return "a map";
+    case YAML::NodeType::Sequence: return "a list";
+    case YAML::NodeType::Null: return "an empty value";
+    case YAML::NodeType::Scalar: return "a scalar";
+    case YAML::NodeType::Undefined: break;
+  }
+  return "nothing";
+}
+
+// Optimal string alignment distance (Levenshtein plus adjacent transpositions).
+std::size_t EditDistance(std::string_view a, std::string_view b) {
+  const std::size_t n = a.size(), m = b.size();
+  std::vector<std::vector<std::size_t>> d(n + 1, std::vector<std::size_t>(m + 1));
+  for (std::size_t i = 0; i <= n; ++i) d[i][0] = i;
+  for (std::size_t j = 0; j <= m; ++j) d[0][j] = j;
+  for (std::size_t i = 1; i <= n; ++i) {
+    for (std::size_t j = 1; j <= m; ++j) {
+      std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[n][m];
+}
+
+// The closest candidate within edit distance 2 (ties: the first), or "".
+template <class Range>
+std::string_view Suggest(std::string_view word, const Range& candidates) {
+  std::string_view best;
+  std::size_t best_distance = 3;
+  for (std::string_view c : candidates) {
+    std::size_t dist = EditDistance(word, c);
+    if (dist < best_distance && dist < std::max(word.size(), c.size())) {
+      best = c;
+      best_distance = dist;
+    }
+  }
+  return best;
+}
+
+bool HasSpaceOrControl(std::string_view s) {
+  return std::any_of(s.begin(), s.end(), [](char c) {
+    auto u = static_cast<unsigned char>(c);
+    return u <= 0x20 || u == 0x7f;
+  });
+}
+
+bool IsLowerDigit(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+
+bool IsValidBackendId(std::string_view id) {
+  if (id.empty() || id.size() > 63 || !IsLowerDigit(id.front())) return false;
+  return std::all_of(id.begin(), id.end(), [](char c) { return IsLowerDigit(c) || c == '_' || c == '-'; });
+}
+
+bool IsValidEnvName(std::string_view name) {
+  auto start = [](char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_'; };
+  if (name.empty() || !start(name.front())) return false;
+  return std::all_of(name.begin(), name.end(),
+                     [&](char c) { return start(c) || (c >= '0' && c <= '9'); });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parse context: where issues and warnings are collected.
+
+struct Ctx {
+  std::string file;
+  EnvLookup lookup;
+  std::vector<ConfigIssue> issues;
+  std::vector<ConfigIssue> warnings;
+  std::string tolerate_unset;  // requires_env of the backend being read, when unset
+
+  void Error(int line, std::string field, std::string message) {
+    issues.push_back(ConfigIssue{file, line, std::move(field), std::move(message)});
+  }
+  void Warn(int line, std::string field, std::string message) {
+    warnings.push_back(ConfigIssue{file, line, std::move(field), std::move(message)});
+  }
+};
+
+// One key/value of a map.
+struct Entry {
+  std::string key;
+  YAML::Node key_node;
+  YAML::Node value;
+  std::string path;  // dotted path of the value
+  int key_line = 0;
+  // Line of the value, falling back to the key's line for empty values.
+  int Line() const {
+    if (value.IsNull()) return key_line;
+    int l = LineOf(value);
+    return l > 0 ? l : key_line;
+  }
+};
+
+// Reads the entries of a map node, reporting non-string keys, duplicates and unknown keys.
+class Fields {
+ public:
+  Fields(Ctx& ctx, const YAML::Node& map, std::string_view path,
+         std::initializer_list<std::string_view> known) {
+    std::vector<std::string_view> known_list(known);
+    for (auto it = map.begin(); it != map.end(); ++it) {
+      const YAML::Node key_node = it->first;
+      int key_line = LineOf(key_node);
+      if (!key_node.IsScalar()) {
+        ctx.Error(key_line, std::string(path), "field names must be plain strings");
+        continue;
+      }
+      const std::string& key = key_node.Scalar();
+      std::string field = Join(path, key);
+      if (std::find(known_list.begin(), known_list.end(), key) == known_list.end()) {
+        std::string message = fmt::format("unknown field '{}'", key);
+        if (std::string_view s = Suggest(key, known_list); !s.empty()) {
+          message += fmt::format("; did you mean '{}'?", s);
+        }
+        ctx.Error(key_line, field, message);
+        continue;
+      }
+      if (const Entry* first = Get(key)) {
+        ctx.Error(key_line, field,
+                  fmt::format("duplicate field '{}' (first set at line {})", key, first->key_line));
+        continue;
+      }
+      entries_.push_back(Entry{key, key_node, it->second, field, key_line});
+    }
+  }
+
+  const Entry* Get(std::string_view key) const {
+    for (const Entry& e : entries_) {
+      if (e.key == key) return &e;
+    }
+    return nullptr;
+  }
+
+ private:
+  std::vector<Entry> entries_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Scalar readers. Each reports its own issue and returns nullopt on failure.
+
+// `expected` names the wanted kind in the type error ("an integer").
+std::optional<std::string> ReadString(Ctx& ctx, const YAML::Node& node, int line,
+                                      const std::string& field,
+                                      std::string_view expected = "a string") {
+  if (!node.IsScalar()) {
+    ctx.Error(line, field, fmt::format("expected {}, got {}", expected, KindName(node)));
+    return std::nullopt;
+  }
+  auto value = Interpolate(node.Scalar(), ctx.lookup, ctx.tolerate_unset);
+  if (!value) {
+    ctx.Error(line, field, value.error().message);
+    return std::nullopt;
+  }
+  return std::move(*value);
+}
+
+std::optional<std::string> ReadString(Ctx& ctx, const Entry& e,
+                                      std::string_view expected = "a string") {
+  return ReadString(ctx, e.value, e.Line(), e.path, expected);
+}
+
+// A scalar that must not be empty.
+std::optional<std::string> ReadNonEmpty(Ctx& ctx, const Entry& e) {
+  auto s = ReadString(ctx, e);
+  if (s && s->empty()) {
+    ctx.Error(e.Line(), e.path, "must not be empty");
+    return std::nullopt;
+  }
+  return s;
+}
+
+std::optional<uint64_t> ReadUint(Ctx& ctx, const Entry& e, uint64_t min, uint64_t max) {
+  auto s = ReadString(ctx, e, "an integer");
+  if (!s) return std::nullopt;
+  const std::string& text = *s;
+  if (!text.empty() && text.front() == '-' && text.size() > 1 &&
+      std::all_of(text.begin() + 1, text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    ctx.Error(e.Line(), e.path, fmt::format("must not be negative, got {}", text));
+    return std::nullopt;
+  }
+  std::string_view digits = text;
+  if (!digits.empty() && digits.front() == '+') digits.remove_prefix(1);
+  if (digits.empty() || digits.size() > 19 ||
+      !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    ctx.Error(e.Line(), e.path, fmt::format("expected an integer, got '{}'", text));
+    return std::nullopt;
+  }
+  uint64_t v = 0;
+  for (char c : digits) v = v * 10 + static_cast<uint64_t>(c - '0');
+  if (v < min || v > max) {
+    ctx.Error(e.Line(), e.path, fmt::format("must be between {} and {}, got {}", min, max, v));
+    return std::nullopt;
+  }
+  return v;
+}
+
+std::optional<bool> ReadBool(Ctx& ctx, const Entry& e) {
+  auto s = ReadString(ctx, e, "true or false");
+  if (!s) return std::nullopt;
+  if (*s == "true" || *s == "True" || *s == "TRUE") return true;
+  if (*s == "false" || *s == "False" || *s == "FALSE") return false;
+  ctx.Error(e.Line(), e.path, fmt::format("expected true or false, got '{}'", *s));
+  return std::nullopt;
+}
+
+std::optional<Millis> ReadDuration(Ctx& ctx, const Entry& e, Millis min = kMinDuration,
+                                   Millis max = kMaxDuration) {
+  auto s = ReadString(ctx, e, "a duration");
+  if (!s) return std::nullopt;
+  auto d = ParseDuration(*s);
+  if (!d) {
+    ctx.Error(e.Line(), e.path, d.error().message);
+    return std::nullopt;
+  }
+  if (*d < min || *d > max) {
+    ctx.Error(e.Line(), e.path,
+              fmt::format("must be between {} and {}, got {}", FormatDuration(min),
+                          FormatDuration(max), FormatDuration(*d)));
+    return std::nullopt;
+  }
+  return *d;
+}
+
+std::optional<uint64_t> ReadSize(Ctx& ctx, const Entry& e, uint64_t min, uint64_t max) {
+  auto s = ReadString(ctx, e, "a size");
+  if (!s) return std::nullopt;
+  auto v = ParseSize(*s);
+  if (!v) {
+    ctx.Error(e.Line(), e.path, v.error().message);
+    return std::nullopt;
+  }
+  if (*v < min || *v > max) {
+    ctx.Error(e.Line(), e.path,
+              fmt::format("must be between {} and {}, got {}", FormatSize(min), FormatSize(max),
+                          FormatSize(*v)));
+    return std::nullopt;
+  }
+  return *v;
+}
+
+struct ListItem {
+  std::string value;
+  int line = 0;
+  std::string path;
+};
+
+// A list of strings; an empty value counts as an empty list. Items that fail are reported
+// and left out; nullopt only when the value is not a list at all.
+std::optional<std::vector<ListItem>> ReadStringList(Ctx& ctx, const Entry& e) {
+  if (e.value.IsNull()) return std::vector<ListItem>{};
+  if (!e.value.IsSequence()) {
+    ctx.Error(e.Line(), e.path, fmt::format("expected a list of strings, got {}", KindName(e.value)));
+    return std::nullopt;
+  }
+  std::vector<ListItem> out;
+  std::size_t i = 0;
+  for (const YAML::Node& item : e.value) {
+    std::string path = Index(e.path, i++);
+    int line = LineOf(item) > 0 ? LineOf(item) : e.Line();
+    if (auto s = ReadString(ctx, item, line, path)) out.push_back(ListItem{std::move(*s), line, path});
+  }
+  return out;
+}
+
+// A map section; an empty value counts as absent. Reports a non-map and returns false.
+bool IsMapSection(Ctx& ctx, const Entry& e) {
+  if (e.value.IsNull()) return false;
+  if (!e.value.IsMap()) {
+    ctx.Error(e.Line(), e.path, fmt::format("expected a map, got {}", KindName(e.value)));
+    return false;
+  }
+  return true;
+}
+
+void ReadCaFile(Ctx& ctx, const Entry& e, std::string& out) {
+  auto s = ReadString(ctx, e);
+  if (!s) return;
+  if (!s->empty()) {
+    std::error_code ec;
+    std::filesystem::file_status st = std::filesystem::status(*s, ec);
+    if (ec || !std::filesystem::exists(st)) {
+      ctx.Error(e.Line(), e.path, fmt::format("cannot read CA file '{}': no such file", *s));
+      return;
+    }
+    if (!std::filesystem::is_regular_file(st)) {
+      ctx.Error(e.Line(), e.path, fmt::format("CA file '{}' is not a regular file", *s));
+      return;
+    }
+    std::ifstream in(*s, std::ios::binary);
+    if (!in) {
+      ctx.Error(e.Line(), e.path,
+                fmt::format("cannot read CA file '{}': {}", *s,
+                            std::error_code(errno, std::generic_category()).message()));
+      return;
+    }
+  }
+  out = std::move(*s);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sections
+
+std::optional<std::pair<std::string, uint16_t>> ParseListen(std::string_view text,
+                                                             std::string& why) {
+  constexpr std::string_view kExpected = "expected host:port, e.g. 127.0.0.1:8090 or [::1]:8090";
+  std::string_view host;
+  std::string_view port;
+  if (!text.empty() && text.front() == '[') {
+    std::size_t close = text.find(']');
+    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+      why = kExpected;
+      return std::nullopt;
+    }
+    host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+  } else {
+    std::size_t colon = text.rfind(':');
+    if (colon == std::string_view::npos) {
+      why = kExpected;
+      return std::nullopt;
+    }
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+    if (host.find(':') != std::string_view::npos) {
+      why = "IPv6 addresses must be written in brackets, e.g. [::1]:8090";
+      return std::nullopt;
+    }
+  }
+  if (host.empty()) {
+    why = fmt::format("host is missing; {} (0.0.0.0 listens on all interfaces)", kExpected);
+    return std::nullopt;
+  }
+  if (port.empty() || port.size() > 5 ||
+      !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    why = "port must be a number from 0 to 65535";
+    return std::nullopt;
+  }
+  unsigned p = static_cast<unsigned>(std::stoul(std::string(port)));
+  if (p > 65535) {
+    why = "port must be a number from 0 to 65535";
+    return std::nullopt;
+  }
+  // Host syntax is the same as a URL's: reuse its validation.
+  bool v6 = host.find(':') != std::string_view::npos;
+  std::string probe = v6 ? fmt::format("http://[{}]", host) : fmt::format("http://{}", host);
+  auto url = core::ParseUrl(probe);
+  if (!url || !url->base_path.empty()) {
+    why = fmt::format("invalid host '{}'", host);
+    return std::nullopt;
+  }
+  return std::make_pair(url->host, static_cast<uint16_t>(p));
+}
+
+void ParseServer(Ctx& ctx, const Entry& section, ServerConfig& out) {
+  if (!IsMapSection(ctx, section)) return;
+  Fields f(ctx, section.value, section.path,
+           {"listen", "workers", "max_connections", "max_header_size", "max_body_size",
+            "header_timeout", "body_timeout", "idle_timeout", "write_timeout", "shutdown_grace",
+            "request_log"});
+  if (const Entry* e = f.Get("listen")) {
+    if (auto s = ReadString(ctx, *e)) {
+      std::string why;
+      if (auto hp = ParseListen(*s, why)) {
+        out.listen_host = hp->first;
+        out.listen_port = hp->second;
+      } else {
+        ctx.Error(e->Line(), e->path, fmt::format("invalid listen address '{}': {}", *s, why));
+      }
+    }
+  }
+  if (const Entry* e = f.Get("workers")) {
+    if (auto v = ReadUint(ctx, *e, 0, 256)) out.workers = static_cast<unsigned>(*v);
+  }
+  if (const Entry* e = f.Get("max_connections")) {
+    if (auto v = ReadUint(ctx, *e, 1, 1'000'000)) out.max_connections = *v;
+  }
+  if (const Entry* e = f.Get("max_header_size")) {
+    if (auto v = ReadSize(ctx, *e, kKiB, kMiB)) out.max_header_bytes = *v;
+  }
+  if (const Entry* e = f.Get("max_body_size")) {
+    if (auto v = ReadSize(ctx, *e, kKiB, kGiB)) out.max_body_bytes = *v;
+  }
+  if (const Entry* e = f.Get("header_timeout")) {
+    if (auto v = ReadDuration(ctx, *e)) out.header_timeout = *v;
+  }
+  if (const Entry* e = f.Get("body_timeout")) {
+    if (auto v = ReadDuration(ctx, *e)) out.body_timeout = *v;
+  }
+  if (const Entry* e = f.Get("idle_timeout")) {
+    if (auto v = ReadDuration(ctx, *e)) out.idle_timeout = *v;
+  }
+  if (const Entry* e = f.Get("write_timeout")) {
+    if (auto v = ReadDuration(ctx, *e)) out.write_timeout = *v;
+  }
+  if (const Entry* e = f.Get("shutdown_grace")) {
+    if (auto v = ReadDuration(ctx, *e, Millis{0})) out.shutdown_grace = *v;
+  }
+  if (const Entry* e = f.Get("request_log")) {
+    if (auto v = ReadBool(ctx, *e)) out.request_log = *v;
+  }
+}
+
+void ParseAuth(Ctx& ctx, const Entry& section, AuthConfig& out) {
+  if (!IsMapSection(ctx, section)) return;
+  Fields f(ctx, section.value, section.path, {"keys"});
+  const Entry* e = f.Get("keys");
+  if (!e) return;
+  auto items = ReadStringList(ctx, *e);
+  if (!items) return;
+  // Keys are secrets: no message quotes one.
+  for (std::size_t i = 0; i < items->size(); ++i) {
+    const ListItem& item = (*items)[i];
+    if (item.value.empty()) {
+      ctx.Error(item.line, item.path, "must not be empty");
+      continue;
+    }
+    if (HasSpaceOrControl(item.value)) {
+      ctx.Error(item.line, item.path, "must not contain spaces or control characters");
+      continue;
+    }
+    bool duplicate = false;
+    for (std::size_t j = 0; j < i; ++j) {
+      if ((*items)[j].value == item.value) {
+        ctx.Error(item.line, item.path, fmt::format("duplicate key (same as {})", (*items)[j].path));
+        duplicate = true;
+        break;
+      }
+    }
+    if (!duplicate) out.keys.push_back(item.value);
+  }
+}
+
+void ParseTimeouts(Ctx& ctx, const Entry& section, UpstreamTimeouts& out) {
+  if (!IsMapSection(ctx, section)) return;
+  Fields f(ctx, section.value, section.path, {"connect", "first_byte", "between_chunks", "total"});
+  if (const Entry* e = f.Get("connect")) {
+    if (auto v = ReadDuration(ctx, *e)) out.connect = *v;
+  }
+  if (const Entry* e = f.Get("first_byte")) {
+    if (auto v = ReadDuration(ctx, *e)) out.first_byte = *v;
+  }
+  if (const Entry* e = f.Get("between_chunks")) {
+    if (auto v = ReadDuration(ctx, *e)) out.between_chunks = *v;
+  }
+  if (const Entry* e = f.Get("total")) {
+    if (auto v = ReadDuration(ctx, *e)) out.total = *v;
+  }
+}
+
+void ParsePool(Ctx& ctx, const Entry& section, PoolConfig& out) {
+  if (!IsMapSection(ctx, section)) return;
+  Fields f(ctx, section.value, section.path, {"max_idle", "idle_timeout", "max_lifetime"});
+  if (const Entry* e = f.Get("max_idle")) {
+    if (auto v = ReadUint(ctx, *e, 0, 10'000)) out.max_idle = *v;
+  }
+  if (const Entry* e = f.Get("idle_timeout")) {
+    if (auto v = ReadDuration(ctx, *e)) out.idle_timeout = *v;
+  }
+  if (const Entry* e = f.Get("max_lifetime")) {
+    if (auto v = ReadDuration(ctx, *e)) out.max_lifetime = *v;
+  }
+}
+
+struct UpstreamDefaults {
+  UpstreamTimeouts timeouts;
+  PoolConfig pool;
+  std::string ca_file;
+};
+
+void ParseUpstreamDefaults(Ctx& ctx, const Entry& section, UpstreamDefaults& out) {
+  if (!IsMapSection(ctx, section)) return;
+  Fields f(ctx, section.value, section.path, {"timeouts", "pool", "ca_file"});
+  if (const Entry* e = f.Get("timeouts")) ParseTimeouts(ctx, *e, out.timeouts);
+  if (const Entry* e = f.Get("pool")) ParsePool(ctx, *e, out.pool);
+  if (const Entry* e = f.Get("ca_file")) ReadCaFile(ctx, *e, out.ca_file);
+}
+
+void ParseHealthCheck(Ctx& ctx, const Entry& section, HealthCheckConfig& out) {
+  if (!IsMapSection(ctx, section)) return;
+  Fields f(ctx, section.value, section.path, {"path", "interval", "timeout"});
+  HealthCheckConfig hc;
+  const Entry* path = f.Get("path");
+  if (!path) {
+    ctx.Error(section.key_line, Join(section.path, "path"), "is required when health_check is set");
+  } else if (auto s = ReadNonEmpty(ctx, *path)) {
+    if (s->front() != '/') {
+      ctx.Error(path->Line(), path->path, fmt::format("must start with '/', got '{}'", *s));
+    } else if (HasSpaceOrControl(*s) || s->find_first_of("?#") != std::string::npos) {
+      ctx.Error(path->Line(), path->path,
+                "must not contain spaces, control characters, '?' or '#'");
+    } else {
+      hc.path = *s;
+    }
+  }
+  bool ok = true;
+  if (const Entry* e = f.Get("interval")) {
+    if (auto v = ReadDuration(ctx, *e)) hc.interval = *v; else ok = false;
+  }
+  const Entry* timeout = f.Get("timeout");
+  if (timeout) {
+    if (auto v = ReadDuration(ctx, *timeout)) hc.timeout = *v; else ok = false;
+  }
+  if (ok && hc.timeout > hc.interval) {
+    int line = timeout ? timeout->Line() : section.key_line;
+    ctx.Error(line, Join(section.path, "timeout"),
+              fmt::format("must not exceed interval ({}), got {}", FormatDuration(hc.interval),
+                          FormatDuration(hc.timeout)));
+  }
+  if (!hc.path.empty()) out = hc;
+}
+
+struct ParsedBackend {
+  BackendConfig config;
+  bool enabled = true;
+  bool models_ok = false;
+  bool id_ok = false;
+};
+
+ParsedBackend ParseBackend(Ctx& ctx, const YAML::Node& node, const std::string& path,
+                           const UpstreamDefaults& defaults) {
+  ParsedBackend pb;
+  BackendConfig& b = pb.config;
+  b.line = LineOf(node);
+  b.timeouts = defaults.timeouts;
+  b.pool = defaults.pool;
+  b.ca_file = defaults.ca_file;
+  if (!node.IsMap()) {
+    ctx.Error(b.line, path, fmt::format("expected a map describing a backend, got {}", KindName(node)));
+    return pb;
+  }
+  Fields f(ctx, node, path,
+           {"id", "provider", "base_url", "api_key", "requires_env", "models", "tier",
+            "jurisdiction", "region", "vendor", "timeouts", "pool", "ca_file", "health_check"});
+  auto require = [&](std::string_view key) -> const Entry* {
+    const Entry* e = f.Get(key);
+    if (!e) ctx.Error(b.line, Join(path, key), "is required");
+    return e;
+  };
+
+  // requires_env first: when its variable is unset, the backend is disabled and a reference
+  // to that same variable elsewhere in the entry (e.g. api_key: ${OPENAI_API_KEY}) is no error.
+  ctx.tolerate_unset.clear();
+  if (const Entry* e = f.Get("requires_env")) {
+    if (auto name = ReadNonEmpty(ctx, *e)) {
+      if (!IsValidEnvName(*name)) {
+        ctx.Error(e->Line(), e->path,
+                  fmt::format("invalid environment variable name '{}' (letters, digits and '_', "
+                              "not starting with a digit)",
+                              *name));
+      } else {
+        const char* value = ctx.lookup(*name);
+        if (value == nullptr || *value == '\0') {
+          pb.enabled = false;
+          ctx.tolerate_unset = *name;
+        }
+      }
+    }
+  }
+
+  if (const Entry* e = require("id")) {
+    if (auto s = ReadNonEmpty(ctx, *e)) {
+      if (IsValidBackendId(*s)) {
+        b.id = *s;
+        pb.id_ok = true;
+      } else {
+        ctx.Error(e->Line(), e->path,
+                  fmt::format("invalid id '{}': use 1 to 63 lower-case letters, digits, '_' and "
+                              "'-', starting with a letter or digit",
+                              *s));
+      }
+    }
+  }
+  if (const Entry* e = require("provider")) {
+    if (auto s = ReadNonEmpty(ctx, *e)) {
+      if (std::find(std::begin(kProviders), std::end(kProviders), *s) != std::end(kProviders)) {
+        b.provider = *s;
+      } else if (std::string_view hint = Suggest(*s, kProviders); !hint.empty()) {
+        ctx.Error(e->Line(), e->path,
+                  fmt::format("unknown provider '{}'; did you mean '{}'?", *s, hint));
+      } else {
+        std::string known;
+        for (std::string_view p : kProviders) known += (known.empty() ? "" : ", ") + std::string(p);
+        ctx.Error(e->Line(), e->path, fmt::format("unknown provider '{}' (known: {})", *s, known));
+      }
+    }
+  }
+  if (const Entry* e = require("base_url")) {
+    if (auto s = ReadNonEmpty(ctx, *e)) {
+      if (auto url = core::ParseUrl(*s)) {
+        b.base_url = *s;
+      } else {
+        ctx.Error(e->Line(), e->path, fmt::format("invalid URL: {}", url.error().message));
+      }
+    }
+  }
+  if (const Entry* e = f.Get("api_key")) {
+    // A secret: messages never quote it.
+    if (auto s = ReadString(ctx, *e)) {
+      if (HasSpaceOrControl(*s)) {
+        ctx.Error(e->Line(), e->path, "must not contain spaces or control characters");
+      } else {
+        b.api_key = std::move(*s);
+      }
+    }
+  }
+  if (const Entry* e = require("models")) {
+    if (e->value.IsNull() || (e->value.IsSequence() && e->value.size() == 0)) {
+      ctx.Error(e->Line(), e->path, "must list at least one model");
+    } else if (auto items = ReadStringList(ctx, *e)) {
+      pb.models_ok = items->size() == e->value.size();
+      for (std::size_t i = 0; i < items->size(); ++i) {
+        const ListItem& item = (*items)[i];
+        if (item.value.empty()) {
+          ctx.Error(item.line, item.path, "must not be empty");
+          pb.models_ok = false;
+          continue;
+        }
+        if (HasSpaceOrControl(item.value)) {
+          ctx.Error(item.line, item.path, "must not contain spaces or control characters");
+          pb.models_ok = false;
+          continue;
+        }
+        auto first = std::find(b.models.begin(), b.models.end(), item.value);
+        if (first != b.models.end()) {
+          std::size_t j = 0;
+          while ((*items)[j].value != item.value) ++j;
+          ctx.Error(item.line, item.path,
+                    fmt::format("duplicate model '{}' (also {})", item.value, (*items)[j].path));
+          continue;
+        }
+        b.models.push_back(item.value);
+      }
+    }
+  }
+  if (const Entry* e = require("tier")) {
+    if (auto s = ReadNonEmpty(ctx, *e)) {
+      if (*s == "edge") b.tier = Tier::kEdge;
+      else if (*s == "local") b.tier = Tier::kLocal;
+      else if (*s == "cloud") b.tier = Tier::kCloud;
+      else ctx.Error(e->Line(), e->path, fmt::format("unknown tier '{}' (expected edge, local or cloud)", *s));
+    }
+  }
+  if (const Entry* e = f.Get("jurisdiction")) {
+    if (auto s = ReadNonEmpty(ctx, *e)) {
+      if (core::IsKnownJurisdiction(*s)) {
+        b.jurisdiction = *s;
+      } else {
+        std::string upper = *s;
+        for (char& c : upper) {
+          if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+        }
+        if (upper != *s && core::IsKnownJurisdiction(upper)) {
+          ctx.Error(e->Line(), e->path,
+                    fmt::format("unknown jurisdiction '{}': codes are upper case, write '{}'", *s, upper));
+        } else {
+          ctx.Error(e->Line(), e->path,
+                    fmt::format("unknown jurisdiction '{}' (expected an ISO 3166-1 alpha-2 code "
+                                "such as DE or US, or EU)",
+                                *s));
+        }
+      }
+    }
+  }
+  if (const Entry* e = f.Get("region")) {
+    if (auto s = ReadNonEmpty(ctx, *e)) {
+      if (std::all_of(s->begin(), s->end(), [](char c) { return IsLowerDigit(c) || c == '-'; })) {
+        b.region = *s;
+      } else {
+        ctx.Error(e->Line(), e->path,
+                  fmt::format("invalid region '{}': use lower-case letters, digits and '-'", *s));
+      }
+    }
+  }
+  if (const Entry* e = f.Get("vendor")) {
+    if (auto s = ReadNonEmpty(ctx, *e)) {
+      if (IsValidBackendId(*s)) {
+        b.vendor = *s;
+      } else {
+        ctx.Error(e->Line(), e->path,
+                  fmt::format("invalid vendor '{}': use lower-case letters, digits, '_' and '-'", *s));
+      }
+    }
+  }
+  if (const Entry* e = f.Get("timeouts")) ParseTimeouts(ctx, *e, b.timeouts);
+  if (const Entry* e = f.Get("pool")) ParsePool(ctx, *e, b.pool);
+  if (const Entry* e = f.Get("ca_file")) ReadCaFile(ctx, *e, b.ca_file);
+  if (const Entry* e = f.Get("health_check")) ParseHealthCheck(ctx, *e, b.health_check);
+  ctx.tolerate_unset.clear();
+  return pb;
+}
+
+void ParseAliases(Ctx& ctx, const Entry& section, const std::vector<ParsedBackend>& backends,
+                  bool models_complete, std::vector<AliasConfig>& out) {
+  if (!IsMapSection(ctx, section)) return;
+  std::set<std::string> seen;
+  for (auto it = section.value.begin(); it != section.value.end(); ++it) {
+    const YAML::Node key = it->first;
+    int line = LineOf(key);
+    if (!key.IsScalar()) {
+      ctx.Error(line, section.path, "alias names must be plain strings");
+      continue;
+    }
+    const std::string& name = key.Scalar();
+    std::string field = Join(section.path, name);
+    if (name.empty() || HasSpaceOrControl(name)) {
+      ctx.Error(line, field, "alias names must be non-empty and without spaces or control characters");
+      continue;
+    }
+    if (!seen.insert(name).second) {
+      ctx.Error(line, field, fmt::format("duplicate alias '{}'", name));
+      continue;
+    }
+    Entry e{name, key, it->second, field, line};
+    auto target = ReadNonEmpty(ctx, e);
+    if (!target) continue;
+    bool clash = false;
+    for (const ParsedBackend& pb : backends) {
+      const auto& models = pb.config.models;
+      if (std::find(models.begin(), models.end(), name) != models.end()) {
+        ctx.Error(line, field,
+                  fmt::format("alias '{}' has the same name as a model served by backend '{}'", name,
+                              pb.config.id));
+        clash = true;
+        break;
+      }
+    }
+    if (clash) continue;
+    std::vector<std::string> enabled_servers, disabled_servers;
+    for (const ParsedBackend& pb : backends) {
+      const auto& models = pb.config.models;
+      if (std::find(models.begin(), models.end(), *target) != models.end()) {
+        (pb.enabled ? enabled_servers : disabled_servers).push_back(pb.config.id);
+      }
+    }
+    if (enabled_servers.empty() && disabled_servers.empty()) {
+      if (models_complete) {
+        ctx.Error(e.Line(), field,
+                  fmt::format("alias '{}' points to model '{}', which no backend serves", name, *target));
+      }
+      continue;
+    }
+    if (enabled_servers.empty()) {
+      std::string ids;
+      for (const auto& id : disabled_servers) ids += (ids.empty() ? "" : ", ") + id;
+      ctx.Warn(e.Line(), field,
+               fmt::format("alias '{}' points to model '{}', which only disabled backends serve ({})",
+                           name, *target, ids));
+    }
+    out.push_back(AliasConfig{name, *target});
+  }
+}
+
+void ParseRoot(Ctx& ctx, const YAML::Node& root, Config& config) {
+  Fields f(ctx, root, "", {"state_dir", "server", "auth", "upstream_defaults", "backends", "aliases"});
+  if (const Entry* e = f.Get("state_dir")) {
+    if (auto s = ReadNonEmpty(ctx, *e)) config.state_dir = *s;
+  }
+  if (const Entry* e = f.Get("server")) ParseServer(ctx, *e, config.server);
+  if (const Entry* e = f.Get("auth")) ParseAuth(ctx, *e, config.auth);
+  if (config.auth.keys.empty()) {
+    const Entry* e = f.Get("auth");
+    ctx.Warn(e ? e->key_line : 0, "auth.keys",
+             "authentication is disabled: no keys are configured, so every client is accepted");
+  }
+
+  UpstreamDefaults defaults;
+  if (const Entry* e = f.Get("upstream_defaults")) ParseUpstreamDefaults(ctx, *e, defaults);
+
+  std::vector<ParsedBackend> parsed;
+  const Entry* backends = f.Get("backends");
+  if (backends == nullptr) {
+    ctx.Error(0, "backends", "at least one backend must be declared");
+  } else if (backends->value.IsNull() ||
+             (backends->value.IsSequence() && backends->value.size() == 0)) {
+    ctx.Error(backends->Line(), "backends", "at least one backend must be declared");
+  } else if (!backends->value.IsSequence()) {
+    ctx.Error(backends->Line(), "backends",
+              fmt::format("expected a list of backends, got {}", KindName(backends->value)));
+  } else {
+    std::size_t i = 0;
+    for (const YAML::Node& node : backends->value) {
+      parsed.push_back(ParseBackend(ctx, node, Index("backends", i++), defaults));
+    }
+  }
+
+  // Unique ids.
+  for (std::size_t i = 0; i < parsed.size(); ++i) {
+    if (!parsed[i].id_ok) continue;
+    for (std::size_t j = 0; j < i; ++j) {
+      if (parsed[j].id_ok && parsed[j].config.id == parsed[i].config.id) {
+        ctx.Error(parsed[i].config.line, Index("backends", i) + ".id",
+                  fmt::format("duplicate backend id '{}' (first declared at line {})",
+                              parsed[i].config.id, parsed[j].config.line));
+        break;
+      }
+    }
+  }
+
+  bool models_complete = std::all_of(parsed.begin(), parsed.end(),
+                                     [](const ParsedBackend& pb) { return pb.models_ok; });
+  if (const Entry* e = f.Get("aliases")) {
+    ParseAliases(ctx, *e, parsed, models_complete, config.aliases);
+  }
+
+  for (ParsedBackend& pb : parsed) {
+    if (pb.enabled) {
+      config.backends.push_back(std::move(pb.config));
+    } else {
+      config.disabled_backends.push_back(pb.config.id);
+    }
+  }
+  if (!parsed.empty() && config.backends.empty()) {
+    ctx.Warn(backends->key_line, "backends",
+             fmt::format("no backend is enabled: all {} declared backends have their requires_env "
+                         "variable unset",
+                         parsed.size()));
+  }
+}
+
+std::expected<Config, std::vector<ConfigIssue>> ParseWith(std::string_view yaml_text,
+                                                          std::string_view file,
+                                                          EnvLookup lookup) {
+  Ctx ctx;
+  ctx.file = std::string(file);
+  ctx.lookup = std::move(lookup);
+  Config config;
+  config.source = std::string(file);
+  try {
+    std::vector<YAML::Node> docs = YAML::LoadAll(std::string(yaml_text));
+    if (docs.empty() || (docs.size() == 1 && docs[0].IsNull())) {
+      ctx.Error(0, "", "configuration is empty");
+    } else if (docs.size() > 1) {
+      ctx.Error(LineOf(docs[1]), "", "only one YAML document is allowed per file");
+    } else if (!docs[0].IsMap()) {
+      ctx.Error(LineOf(docs[0]), "",
+                fmt::format("the top level must be a map of sections, got {}", KindName(docs[0])));
+    } else {
+      ParseRoot(ctx, docs[0], config);
+    }
+  } catch (const YAML::DeepRecursion& e) {
+    ctx.Error(e.mark.line >= 0 ? e.mark.line + 1 : 0, "", "YAML syntax error: nesting is too deep");
+  } catch (const YAML::Exception& e) {
+    ctx.Error(e.mark.line >= 0 ? e.mark.line + 1 : 0, "", fmt::format("YAML syntax error: {}", e.msg));
+  } catch (const std::exception& e) {
+    ctx.Error(0, "", fmt::format("internal error while reading the configuration: {}", e.what()));
+  } catch (...) {
+    ctx.Error(0, "", "internal error while reading the configuration");
+  }
+
+  auto by_line = [](const ConfigIssue& a, const ConfigIssue& b) { return a.line < b.line; };
+  if (!ctx.issues.empty()) {
+    std::stable_sort(ctx.issues.begin(), ctx.issues.end(), by_line);
+    return std::unexpected(std::move(ctx.issues));
+  }
+  std::stable_sort(ctx.warnings.begin(), ctx.warnings.end(), by_line);
+  for (const ConfigIssue& w : ctx.warnings) config.warnings.push_back(w.ToString());
+  return config;
+}
+
+}  // namespace
+
+std::expected<Config, std::vector<ConfigIssue>> ParseConfig(std::string_view yaml_text,
+                                                            std::string_view file) {
+  return ParseWith(yaml_text, file, [](const std::string& name) { return std::getenv(name.c_str()); });
+}
+
+std::expected<Config, std::vector<ConfigIssue>> LoadConfigFile(const std::string& path) {
+  auto fail = [&](std::string message) {
+    return std::unexpected(std::vector<ConfigIssue>{ConfigIssue{path, 0, "", std::move(message)}});
+  };
+  try {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) return fail("cannot read configuration file: it is a directory");
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+      return fail(fmt::format("cannot read configuration file: {}",
+                              std::error_code(errno, std::generic_category()).message()));
+    }
+    std::string text;
+    char buf[64 * 1024];
+    while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+      text.append(buf, static_cast<std::size_t>(in.gcount()));
+      if (text.size() > kMaxFileBytes) {
+        return fail(fmt::format("configuration file is larger than {}", FormatSize(kMaxFileBytes)));
+      }
+    }
+    if (in.bad()) return fail("cannot read configuration file: read error");
+    return ParseConfig(text, path);
+  } catch (const std::exception& e) {
+    return fail(fmt::format("cannot read configuration file: {}", e.what()));
+  } catch (...) {
+    return fail("cannot read configuration file");
+  }
+}
+
+}  // namespace meridian::config

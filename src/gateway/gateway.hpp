@@ -1,0 +1,115 @@
+#pragma once
+// The request pipeline of the OpenAI-compatible API: route, authenticate, parse, resolve the
+// model, forward to a backend (streaming or not), relay, and record metrics and one access-log
+// line per request. The only module that wires net, config and telemetry together.
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/json/object.hpp>
+#include <spdlog/logger.h>
+
+#include "gateway/snapshot.hpp"
+#include "net/server.hpp"
+#include "telemetry/metrics.hpp"
+
+namespace meridian::gateway {
+
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+
+// Everything one request carries through the pipeline; lives in the handler's coroutine frame.
+struct RequestContext {
+  std::shared_ptr<const Snapshot> snapshot;  // the configuration this request started with
+  const net::Request* request = nullptr;     // the client's request (owned by the server)
+  std::string request_id;
+  std::string_view route = "other";          // metrics label
+  Clock::time_point start;
+  const Backend* backend = nullptr;          // the backend that answered (or was last tried)
+  std::string model;                         // as the client sent it
+  int attempts = 0;
+  int status = 0;                            // status sent to the client; 499 = client left
+  std::string_view error_code;               // CodeName() of the error returned, if any
+  bool stream = false;
+  std::int64_t prompt_tokens = -1;           // from the upstream's usage, when reported
+  std::int64_t completion_tokens = -1;
+};
+
+struct GatewayOptions {
+  std::chrono::milliseconds connect_failure_cool_down{5'000};
+  std::size_t max_upstream_body_bytes = 64 * 1024 * 1024;  // non-streaming response bodies
+};
+
+class Gateway {
+ public:
+  // The gateway's own metric families (owned by the registry).
+  struct Metrics {
+    telemetry::CounterFamily* requests = nullptr;    // meridian_requests_total{route,status,backend}
+    telemetry::HistogramFamily* duration = nullptr;  // meridian_request_duration_seconds{route}
+    telemetry::CounterFamily* tokens = nullptr;      // meridian_tokens_total{backend,kind}
+    telemetry::CounterFamily* attempts = nullptr;    // meridian_upstream_attempts_total{backend,outcome}
+  };
+
+  // `registry` and `access_log` (may be null: no access log) must outlive the Gateway.
+  Gateway(std::shared_ptr<const Snapshot> snapshot, telemetry::Registry& registry,
+          std::shared_ptr<spdlog::logger> access_log, GatewayOptions options = {});
+
+  // Serves one request; every outcome, errors included, is answered here. Runs on the
+  // server's worker thread; thread-safe (per-request state lives in the coroutine).
+  asio::awaitable<void> Handle(net::Request& request, net::Responder& responder);
+
+  // Renders errors the HTTP server detects itself (413, 431, 400...) in OpenAI's format.
+  net::Response RenderServerError(http::status status, std::string_view message) const;
+
+  // Lets /readyz and the metrics see the server's state. Call before serving.
+  void AttachServer(const net::Server* server) { server_ = server; }
+
+  // Starts active health checks for backends that declare one, on `context`, and a periodic
+  // sweep of idle upstream connections on each of `worker_contexts`.
+  void StartBackgroundTasks(asio::io_context& health_context,
+                            const std::vector<asio::io_context*>& worker_contexts);
+
+  std::shared_ptr<const Snapshot> snapshot() const { return std::atomic_load(&snapshot_); }
+
+ private:
+  asio::awaitable<void> Dispatch(net::Request& request, net::Responder& out, RequestContext& ctx);
+  asio::awaitable<void> ChatCompletions(net::Request& request, net::Responder& out, RequestContext& ctx);
+  asio::awaitable<void> Embeddings(net::Request& request, net::Responder& out, RequestContext& ctx);
+  asio::awaitable<void> ListModels(net::Responder& out, RequestContext& ctx);
+  asio::awaitable<void> GetModel(std::string_view id, net::Responder& out, RequestContext& ctx);
+
+  // Sends `body` to the model's backends (first healthy one; the next one only if nothing was
+  // sent) and relays the answer. `stream`: relay SSE; `client_wants_usage`: keep the usage chunk.
+  asio::awaitable<void> Forward(net::Responder& out, RequestContext& ctx, const ModelRoute& route,
+                                std::string_view path, std::string body, bool stream,
+                                bool client_wants_usage);
+  asio::awaitable<void> RelayBody(net::Responder& out, RequestContext& ctx, net::Exchange& exchange);
+  asio::awaitable<void> RelayStream(net::Responder& out, RequestContext& ctx, net::Exchange& exchange,
+                                    bool client_wants_usage);
+
+  asio::awaitable<void> ReplyError(net::Responder& out, RequestContext& ctx, const core::Error& error);
+  asio::awaitable<void> Reply(net::Responder& out, RequestContext& ctx, net::Response response);
+  net::Response MakeResponse(RequestContext& ctx, http::status status, std::string body,
+                             std::string_view content_type = "application/json") const;
+
+  void Record(const RequestContext& ctx);
+  std::string ReadyBody(bool& ready) const;
+
+  std::shared_ptr<const Snapshot> snapshot_;
+  telemetry::Registry& registry_;
+  std::shared_ptr<spdlog::logger> access_log_;
+  GatewayOptions options_;
+  Metrics metrics_;
+  const net::Server* server_ = nullptr;
+  std::int64_t started_unix_;
+};
+
+// Parses a request body as a JSON object. Fails with kInvalidRequest and a message that says
+// what is wrong (not JSON, invalid UTF-8, not an object).
+core::Result<boost::json::object> ParseJsonObject(std::string_view body);
+
+}  // namespace meridian::gateway

@@ -1,0 +1,261 @@
+// Forwarding a request to a backend and relaying its answer: Gateway::Forward, RelayBody and
+// RelayStream. Errors before the first byte reaches the client are answered with a status;
+// after that, a stream ends with one final error event.
+
+#include <boost/json.hpp>
+#include <fmt/format.h>
+
+#include "gateway/gateway.hpp"
+#include "gateway/http_error.hpp"
+#include "net/client.hpp"
+#include "net/sse.hpp"
+
+namespace meridian::gateway {
+
+namespace json = boost::json;
+using core::ErrorCode;
+
+namespace {
+
+// Headers of an upstream error answer that a client needs to back off correctly.
+bool IsRelayedErrorHeader(std::string_view name) {
+  return boost::beast::iequals(name, "retry-after") || boost::beast::iequals(name, "retry-after-ms") ||
+         (name.size() > 12 && boost::beast::iequals(name.substr(0, 12), "x-ratelimit-"));
+}
+
+bool IsEventStream(std::string_view content_type) {
+  return content_type.size() >= 17 && boost::beast::iequals(content_type.substr(0, 17), "text/event-stream");
+}
+
+// Reads prompt/completion token counts from an OpenAI `usage` object, if present.
+void TakeUsage(const json::object& obj, RequestContext& ctx) {
+  const json::value* usage = obj.if_contains("usage");
+  if (!usage || !usage->is_object()) return;
+  const auto& u = usage->as_object();
+  if (const auto* p = u.if_contains("prompt_tokens"); p && p->is_int64()) ctx.prompt_tokens = p->as_int64();
+  if (const auto* c = u.if_contains("completion_tokens"); c && c->is_int64()) ctx.completion_tokens = c->as_int64();
+}
+
+void AddMeridianHeaders(net::Response& res, const RequestContext& ctx) {
+  res.set("x-meridian-backend", ctx.backend->id());
+  res.set("x-meridian-provider", ctx.backend->config().provider);
+  res.set("x-meridian-attempts", std::to_string(ctx.attempts));
+}
+
+// An upstream's error answer as the client will see it: its status and, when the body is
+// already an OpenAI error object, that body; otherwise a gateway-written one.
+core::Error UpstreamStatusError(const RequestContext& ctx, int status) {
+  core::Error e;
+  e.code = ErrorCode::kUpstreamStatus;
+  e.upstream_status = status;
+  e.message = fmt::format("backend '{}' answered HTTP {}", ctx.backend->id(), status);
+  return e;
+}
+
+bool IsOpenAiErrorBody(std::string_view body) {
+  boost::system::error_code ec;
+  json::value v = json::parse(body, ec);
+  if (ec || !v.is_object()) return false;
+  const json::value* e = v.as_object().if_contains("error");
+  return e && e->is_object() && e->as_object().contains("message");
+}
+
+std::string StreamErrorEvent(const core::Error& error) {
+  std::string out;
+  net::AppendSseEvent(out, OpenAiErrorBody(error));
+  return out;
+}
+
+}  // namespace
+
+asio::awaitable<void> Gateway::Forward(net::Responder& out, RequestContext& ctx, const ModelRoute& route,
+                                       std::string_view path, std::string body, bool stream,
+                                       bool client_wants_usage) {
+  // If the client goes away, the upstream exchange is cut at once, whatever stage it is in.
+  auto cancel = std::make_shared<net::CancelToken>();
+  out.WatchPeerClose([cancel] { cancel->Cancel(); });
+
+  std::optional<core::Error> last_error;
+  for (Backend* backend : *route.backends) {
+    if (!backend->healthy()) continue;
+    ctx.backend = backend;
+    ++ctx.attempts;
+    net::UpstreamRequest req;
+    req.method = http::verb::post;
+    req.path = std::string(path);
+    req.headers.set(http::field::content_type, "application/json");
+    req.headers.set(http::field::accept, stream ? "text/event-stream" : "application/json");
+    req.headers.set("x-request-id", ctx.request_id);
+    if (!backend->config().api_key.empty()) {
+      req.headers.set(http::field::authorization, "Bearer " + backend->config().api_key);
+    }
+    if (backend->config().provider == "simulator") {
+      // Fault-injection and pacing headers reach the simulator, so tests can drive failures
+      // through the gateway. No other client header is forwarded.
+      for (const auto& field : *ctx.request) {
+        auto name = field.name_string();
+        if (name.size() > 6 && boost::beast::iequals(name.substr(0, 6), "x-sim-")) {
+          req.headers.set(name, field.value());
+        }
+      }
+    }
+    req.body = body;
+    req.cancel = cancel;
+    auto exchange = co_await net::Exchange::Start(backend->upstream(), std::move(req));
+    if (cancel->cancelled()) {
+      ctx.status = 499;  // nobody to answer
+      co_return;
+    }
+    if (!exchange) {
+      auto& err = exchange.error();
+      metrics_.attempts->With({backend->id(), core::CodeName(err.code)}).Inc();
+      if (err.code == ErrorCode::kUpstreamUnavailable || (err.code == ErrorCode::kUpstreamTimeout && err.retryable)) {
+        backend->MarkConnectFailure(options_.connect_failure_cool_down);
+      }
+      last_error = std::move(err);
+      if (last_error->retryable) continue;  // nothing was sent: the next backend may serve it
+      break;
+    }
+    metrics_.attempts->With({backend->id(), "ok"}).Inc();
+    net::Exchange& ex = **exchange;
+    if (stream && ex.status() == 200 && IsEventStream(ex.headers()[http::field::content_type])) {
+      co_await RelayStream(out, ctx, ex, client_wants_usage);
+    } else {
+      co_await RelayBody(out, ctx, ex);
+    }
+    if (cancel->cancelled() && ctx.status == 0) ctx.status = 499;
+    co_return;
+  }
+  if (!last_error) {
+    last_error = core::Fail(ErrorCode::kUpstreamUnavailable,
+                            fmt::format("no healthy backend serves model '{}'", route.upstream_model))
+                     .error();
+  }
+  co_await ReplyError(out, ctx, *last_error);
+}
+
+asio::awaitable<void> Gateway::RelayBody(net::Responder& out, RequestContext& ctx, net::Exchange& ex) {
+  int status = ex.status();
+  auto body = co_await ex.ReadAll(options_.max_upstream_body_bytes);
+  if (!body) {
+    if (out.peer_gone()) co_return;
+    co_await ReplyError(out, ctx, body.error());
+    co_return;
+  }
+  if (status >= 200 && status < 300) {
+    boost::system::error_code ec;
+    json::value parsed = json::parse(*body, ec);
+    if (ec || !parsed.is_object()) {
+      co_await ReplyError(out, ctx,
+                          core::Fail(ErrorCode::kUpstreamError,
+                                     fmt::format("backend '{}' returned a malformed JSON body", ctx.backend->id()))
+                              .error());
+      co_return;
+    }
+    TakeUsage(parsed.as_object(), ctx);
+    auto res = MakeResponse(ctx, static_cast<http::status>(status), std::move(*body));
+    AddMeridianHeaders(res, ctx);
+    co_await Reply(out, ctx, std::move(res));
+    co_return;
+  }
+  // An upstream error keeps its status and back-off headers.
+  core::Error error = UpstreamStatusError(ctx, status);
+  ctx.error_code = core::CodeName(error.code);
+  std::string out_body = IsOpenAiErrorBody(*body) ? std::move(*body) : OpenAiErrorBody(error);
+  auto res = MakeResponse(ctx, StatusFor(error), std::move(out_body));
+  for (const auto& field : ex.headers()) {
+    if (IsRelayedErrorHeader(field.name_string())) res.set(field.name_string(), field.value());
+  }
+  AddMeridianHeaders(res, ctx);
+  co_await Reply(out, ctx, std::move(res));
+}
+
+asio::awaitable<void> Gateway::RelayStream(net::Responder& out, RequestContext& ctx, net::Exchange& ex,
+                                           bool client_wants_usage) {
+  http::response_header<> head;
+  head.result(http::status::ok);
+  head.set(http::field::content_type, "text/event-stream");
+  head.set(http::field::cache_control, "no-cache");
+  head.set("x-request-id", ctx.request_id);
+  head.set("x-meridian-backend", ctx.backend->id());
+  head.set("x-meridian-provider", ctx.backend->config().provider);
+  head.set("x-meridian-attempts", std::to_string(ctx.attempts));
+  ctx.status = 200;
+  if (!co_await out.StartStream(std::move(head))) {
+    ex.Abort();
+    co_return;
+  }
+
+  net::SseParser parser;
+  std::string pending;  // the translation of one upstream read, written as one chunk
+  bool saw_done = false;
+  std::optional<core::Error> failure;
+  auto on_event = [&](const net::SseEvent& event) {
+    if (failure || saw_done) return;
+    if (event.data == "[DONE]") {
+      saw_done = true;
+      net::AppendSseEvent(pending, event.data);
+      return;
+    }
+    boost::system::error_code ec;
+    json::value value = json::parse(event.data, ec);
+    if (ec || !value.is_object()) {
+      failure = core::Fail(ErrorCode::kUpstreamError,
+                           fmt::format("backend '{}' sent a malformed stream event", ctx.backend->id()))
+                    .error();
+      return;
+    }
+    json::object& chunk = value.as_object();
+    TakeUsage(chunk, ctx);
+    if (!client_wants_usage && chunk.contains("usage")) {
+      const json::value* choices = chunk.if_contains("choices");
+      if (choices && choices->is_array() && choices->as_array().empty()) return;  // the usage-only chunk
+      chunk.erase("usage");
+      net::AppendSseEvent(pending, json::serialize(chunk), event.type);
+      return;
+    }
+    net::AppendSseEvent(pending, event.data, event.type);
+  };
+
+  for (;;) {
+    auto piece = co_await ex.ReadSome();
+    if (!piece) {
+      if (out.peer_gone()) co_return;
+      failure = piece.error();
+      break;
+    }
+    if (piece->empty()) break;
+    pending.clear();
+    if (auto fed = parser.Feed(*piece, on_event); !fed && !failure) {
+      failure = core::Fail(ErrorCode::kUpstreamError,
+                           fmt::format("backend '{}' sent a malformed stream: {}", ctx.backend->id(),
+                                       fed.error().message))
+                    .error();
+    }
+    if (!pending.empty() && !co_await out.WriteChunk(pending)) {
+      ex.Abort();  // the client is gone: stop the upstream now
+      co_return;
+    }
+    if (failure || saw_done) break;
+  }
+  if (!failure && !saw_done) {
+    failure = core::Fail(ErrorCode::kUpstreamError,
+                         fmt::format("backend '{}' ended the stream before [DONE]", ctx.backend->id()))
+                  .error();
+  }
+  if (failure) {
+    ex.Abort();
+    ctx.error_code = core::CodeName(failure->code);
+    co_await out.WriteChunk(StreamErrorEvent(*failure));
+    co_await out.EndStream();
+    co_return;
+  }
+  co_await out.EndStream();
+  // The client has its answer; read the upstream's end of body so the connection is pooled.
+  while (!ex.done()) {
+    auto rest = co_await ex.ReadSome();
+    if (!rest || rest->empty()) break;
+  }
+}
+
+}  // namespace meridian::gateway
