@@ -5,7 +5,8 @@
 
 #include <boost/asio/signal_set.hpp>
 #include <fmt/format.h>
-#include <spdlog/async.h>
+#include <unistd.h>
+
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -42,16 +43,12 @@ bool SplitHostPort(std::string_view text, std::string& host, uint16_t& port) {
 }  // namespace
 
 int Serve(const ServeArgs& args) {
-  // Both loggers share one stderr sink so their lines never interleave mid-line. The access log
-  // is asynchronous: a full queue drops the oldest lines rather than stalling a worker.
-  auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
-  auto log = std::make_shared<spdlog::logger>("meridian", sink);
+  // Operational messages go through spdlog; the per-request access log is batched per worker
+  // (telemetry/access_log.hpp). Both write to stderr.
+  auto log = std::make_shared<spdlog::logger>("meridian", std::make_shared<spdlog::sinks::stderr_sink_mt>());
   log->set_pattern("%Y-%m-%dT%H:%M:%S.%e %l %v");
   spdlog::set_default_logger(log);
-  spdlog::init_thread_pool(16384, 1);
-  auto access_log = std::make_shared<spdlog::async_logger>("access", sink, spdlog::thread_pool(),
-                                                           spdlog::async_overflow_policy::overrun_oldest);
-  access_log->set_pattern("%v");
+  telemetry::AccessLog access_log(STDERR_FILENO);
 
   auto loaded = config::LoadConfigFile(args.config_path);
   if (!loaded) {
@@ -88,7 +85,7 @@ int Serve(const ServeArgs& args) {
   }
 
   telemetry::Registry registry;
-  gateway::Gateway gw(*snapshot, registry, access_log);
+  gateway::Gateway gw(*snapshot, registry, &access_log);
   net::Server server(
       server_opts, [&gw](net::Request& req, net::Responder& out) { return gw.Handle(req, out); },
       [&gw](net::http::status status, std::string_view message) { return gw.RenderServerError(status, message); });
@@ -116,8 +113,8 @@ int Serve(const ServeArgs& args) {
   std::fflush(stdout);
 
   server.Run();
+  access_log.FlushAll();
   log->info("stopped");
-  access_log->flush();
   spdlog::shutdown();
   return 0;
 }

@@ -6,6 +6,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
+#include <fmt/compile.h>
 #include <fmt/format.h>
 
 #include "core/request_id.hpp"
@@ -43,6 +44,22 @@ core::Error Invalid(std::string message, std::string param = {}) {
   return core::Fail(ErrorCode::kInvalidRequest, std::move(message), std::move(param)).error();
 }
 
+// Appends `text` as a JSON string literal (quotes, backslashes and control bytes escaped).
+void AppendJsonString(std::string& out, std::string_view text) {
+  out.push_back('"');
+  for (unsigned char c : text) {
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(static_cast<char>(c));
+    } else if (c < 0x20) {
+      fmt::format_to(std::back_inserter(out), FMT_COMPILE("\\u{:04x}"), c);
+    } else {
+      out.push_back(static_cast<char>(c));
+    }
+  }
+  out.push_back('"');
+}
+
 }  // namespace
 
 core::Result<json::object> ParseJsonObject(std::string_view body) {
@@ -59,10 +76,10 @@ core::Result<json::object> ParseJsonObject(std::string_view body) {
 }
 
 Gateway::Gateway(std::shared_ptr<const Snapshot> snapshot, telemetry::Registry& registry,
-                 std::shared_ptr<spdlog::logger> access_log, GatewayOptions options)
+                 telemetry::AccessLog* access_log, GatewayOptions options)
     : snapshot_(std::move(snapshot)),
       registry_(registry),
-      access_log_(std::move(access_log)),
+      access_log_(access_log),
       options_(options),
       started_unix_(std::chrono::duration_cast<std::chrono::seconds>(
                         std::chrono::system_clock::now().time_since_epoch()).count()) {
@@ -91,6 +108,12 @@ Gateway::Gateway(std::shared_ptr<const Snapshot> snapshot, telemetry::Registry& 
       emit({b->id(), "open"}, static_cast<double>(b->upstream()->open()));
     }
   };
+  auto exchanges = [this](telemetry::Emit emit) {
+    for (const auto& b : this->snapshot()->backends()) {
+      emit({b->id(), "new"}, static_cast<double>(b->upstream()->connected()));
+      emit({b->id(), "reused"}, static_cast<double>(b->upstream()->reused()));
+    }
+  };
   auto healthy = [this](telemetry::Emit emit) {
     for (const auto& b : this->snapshot()->backends()) emit({b->id()}, b->healthy() ? 1.0 : 0.0);
   };
@@ -102,6 +125,9 @@ Gateway::Gateway(std::shared_ptr<const Snapshot> snapshot, telemetry::Registry& 
   check(registry.AddCallbackGauge("meridian_upstream_connections",
                                   "Upstream connections per backend: idle in the pools, or open in all.",
                                   {"backend", "state"}, pool));
+  check(registry.AddCallbackGauge("meridian_upstream_exchanges",
+                                  "Upstream requests sent since start, on a new or a reused pooled connection.",
+                                  {"backend", "connection"}, exchanges));
   check(registry.AddCallbackGauge("meridian_backend_healthy", "1 if the backend is in rotation.", {"backend"},
                                   healthy));
 }
@@ -298,15 +324,23 @@ asio::awaitable<void> Gateway::ChatCompletions(net::Request& request, net::Respo
     co_await ReplyError(out, ctx, route.error());
     co_return;
   }
-  body["model"] = route->upstream_model;
-  if (stream) {
-    // Always ask for usage upstream so every stream can be metered; the usage chunk is
-    // dropped again on the way out when the client did not ask for it.
-    json::value& so = body["stream_options"];
-    if (!so.is_object()) so = json::object();
-    so.as_object()["include_usage"] = true;
+  // The body goes upstream as the client sent it unless the gateway must change it: an alias
+  // resolved to another model id, or a stream whose usage the gateway asks for so that every
+  // stream can be metered (the usage chunk is dropped again on the way out if the client did
+  // not ask for it).
+  std::string upstream_body;
+  if (route->upstream_model != ctx.model || (stream && !wants_usage)) {
+    body["model"] = route->upstream_model;
+    if (stream) {
+      json::value& so = body["stream_options"];
+      if (!so.is_object()) so = json::object();
+      so.as_object()["include_usage"] = true;
+    }
+    upstream_body = json::serialize(body);
+  } else {
+    upstream_body = std::move(request.body());
   }
-  co_await Forward(out, ctx, *route, "/chat/completions", json::serialize(body), stream, wants_usage);
+  co_await Forward(out, ctx, *route, "/chat/completions", std::move(upstream_body), stream, wants_usage);
 }
 
 asio::awaitable<void> Gateway::Embeddings(net::Request& request, net::Responder& out, RequestContext& ctx) {
@@ -337,8 +371,14 @@ asio::awaitable<void> Gateway::Embeddings(net::Request& request, net::Responder&
     co_await ReplyError(out, ctx, route.error());
     co_return;
   }
-  body["model"] = route->upstream_model;
-  co_await Forward(out, ctx, *route, "/embeddings", json::serialize(body), false, false);
+  std::string upstream_body;
+  if (route->upstream_model != ctx.model) {
+    body["model"] = route->upstream_model;
+    upstream_body = json::serialize(body);
+  } else {
+    upstream_body = std::move(request.body());
+  }
+  co_await Forward(out, ctx, *route, "/embeddings", std::move(upstream_body), false, false);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -424,20 +464,26 @@ void Gateway::Record(const RequestContext& ctx) {
     }
   }
   if (access_log_ && ctx.snapshot->config().server.request_log) {
-    // Only request metadata: never keys, bodies or message content.
-    json::object line;
-    line["request_id"] = ctx.request_id;
-    line["route"] = ctx.route;
-    line["status"] = ctx.status;
-    line["duration_ms"] = std::round(seconds * 1e6) / 1e3;
-    if (!ctx.model.empty()) line["model"] = ctx.model;
-    if (ctx.backend) line["backend"] = backend;
-    if (ctx.attempts) line["attempts"] = ctx.attempts;
-    if (ctx.stream) line["stream"] = true;
-    if (!ctx.error_code.empty()) line["error"] = ctx.error_code;
-    if (ctx.prompt_tokens >= 0) line["prompt_tokens"] = ctx.prompt_tokens;
-    if (ctx.completion_tokens >= 0) line["completion_tokens"] = ctx.completion_tokens;
-    access_log_->info(json::serialize(line));
+    // Only request metadata: never keys, bodies or message content. Every string here is a
+    // constant or validated identifier except the client's model name, which is escaped.
+    std::string& line = access_log_->Buffer();
+    auto out = std::back_inserter(line);
+    fmt::format_to(out, FMT_COMPILE(R"({{"request_id":"{}","route":"{}","status":{},"duration_ms":{:.3f})"),
+                   ctx.request_id, ctx.route, ctx.status, seconds * 1e3);
+    if (!ctx.model.empty()) {
+      line.append(R"(,"model":)");
+      AppendJsonString(line, ctx.model);
+    }
+    if (ctx.backend) fmt::format_to(out, FMT_COMPILE(R"(,"backend":"{}")"), backend);
+    if (ctx.attempts) fmt::format_to(out, FMT_COMPILE(R"(,"attempts":{})"), ctx.attempts);
+    if (ctx.stream) line.append(R"(,"stream":true)");
+    if (!ctx.error_code.empty()) fmt::format_to(out, FMT_COMPILE(R"(,"error":"{}")"), ctx.error_code);
+    if (ctx.prompt_tokens >= 0) fmt::format_to(out, FMT_COMPILE(R"(,"prompt_tokens":{})"), ctx.prompt_tokens);
+    if (ctx.completion_tokens >= 0) {
+      fmt::format_to(out, FMT_COMPILE(R"(,"completion_tokens":{})"), ctx.completion_tokens);
+    }
+    line.append("}\n");
+    access_log_->Commit();
   }
 }
 
@@ -469,13 +515,16 @@ asio::awaitable<void> HealthLoop(Backend* backend, std::shared_ptr<const net::Up
   }
 }
 
-asio::awaitable<void> SweepLoop(asio::io_context& context) {
+// Per worker, once a second: write the buffered access-log lines; every fifth time, close
+// pooled upstream connections past their idle timeout or lifetime.
+asio::awaitable<void> HousekeepingLoop(asio::io_context& context, telemetry::AccessLog* access_log) {
   asio::steady_timer timer(context);
-  for (;;) {
-    timer.expires_after(std::chrono::seconds(5));
+  for (unsigned tick = 1;; ++tick) {
+    timer.expires_after(std::chrono::seconds(1));
     auto [ec] = co_await timer.async_wait(kNoThrow);
     if (ec) co_return;
-    net::SweepIdleConnections(context);
+    if (access_log) access_log->FlushThisThread();
+    if (tick % 5 == 0) net::SweepIdleConnections(context);
   }
 }
 
@@ -495,7 +544,9 @@ void Gateway::StartBackgroundTasks(asio::io_context& health_context,
     if (!probe) continue;  // same settings as the backend's own upstream, which was created
     asio::co_spawn(health_context, HealthLoop(b.get(), std::move(*probe)), asio::detached);
   }
-  for (auto* context : worker_contexts) asio::co_spawn(*context, SweepLoop(*context), asio::detached);
+  for (auto* context : worker_contexts) {
+    asio::co_spawn(*context, HousekeepingLoop(*context, access_log_), asio::detached);
+  }
 }
 
 }  // namespace meridian::gateway

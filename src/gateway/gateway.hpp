@@ -11,10 +11,10 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/json/object.hpp>
-#include <spdlog/logger.h>
 
 #include "gateway/snapshot.hpp"
 #include "net/server.hpp"
+#include "telemetry/access_log.hpp"
 #include "telemetry/metrics.hpp"
 
 namespace meridian::gateway {
@@ -54,9 +54,9 @@ class Gateway {
     telemetry::CounterFamily* attempts = nullptr;    // meridian_upstream_attempts_total{backend,outcome}
   };
 
-  // `registry` and `access_log` (may be null: no access log) must outlive the Gateway.
+  // `registry` and `access_log` (null: no access log) must outlive the Gateway.
   Gateway(std::shared_ptr<const Snapshot> snapshot, telemetry::Registry& registry,
-          std::shared_ptr<spdlog::logger> access_log, GatewayOptions options = {});
+          telemetry::AccessLog* access_log, GatewayOptions options = {});
 
   // Serves one request; every outcome, errors included, is answered here. Runs on the
   // server's worker thread; thread-safe (per-request state lives in the coroutine).
@@ -101,7 +101,7 @@ class Gateway {
 
   std::shared_ptr<const Snapshot> snapshot_;
   telemetry::Registry& registry_;
-  std::shared_ptr<spdlog::logger> access_log_;
+  telemetry::AccessLog* access_log_;
   GatewayOptions options_;
   Metrics metrics_;
   const net::Server* server_ = nullptr;

@@ -7,6 +7,7 @@
 
 #include "gateway/gateway.hpp"
 #include "gateway/http_error.hpp"
+#include "gateway/json_scan.hpp"
 #include "net/client.hpp"
 #include "net/sse.hpp"
 
@@ -27,13 +28,10 @@ bool IsEventStream(std::string_view content_type) {
   return content_type.size() >= 17 && boost::beast::iequals(content_type.substr(0, 17), "text/event-stream");
 }
 
-// Reads prompt/completion token counts from an OpenAI `usage` object, if present.
-void TakeUsage(const json::object& obj, RequestContext& ctx) {
-  const json::value* usage = obj.if_contains("usage");
-  if (!usage || !usage->is_object()) return;
-  const auto& u = usage->as_object();
-  if (const auto* p = u.if_contains("prompt_tokens"); p && p->is_int64()) ctx.prompt_tokens = p->as_int64();
-  if (const auto* c = u.if_contains("completion_tokens"); c && c->is_int64()) ctx.completion_tokens = c->as_int64();
+// Keeps the token counts of an OpenAI `usage` object, when the scan found one.
+void TakeUsage(const JsonScan& scan, RequestContext& ctx) {
+  if (scan.prompt_tokens >= 0) ctx.prompt_tokens = scan.prompt_tokens;
+  if (scan.completion_tokens >= 0) ctx.completion_tokens = scan.completion_tokens;
 }
 
 void AddMeridianHeaders(net::Response& res, const RequestContext& ctx) {
@@ -143,16 +141,15 @@ asio::awaitable<void> Gateway::RelayBody(net::Responder& out, RequestContext& ct
     co_return;
   }
   if (status >= 200 && status < 300) {
-    boost::system::error_code ec;
-    json::value parsed = json::parse(*body, ec);
-    if (ec || !parsed.is_object()) {
+    auto scan = ScanJson(*body);
+    if (!scan || !scan->top_level_object) {
       co_await ReplyError(out, ctx,
                           core::Fail(ErrorCode::kUpstreamError,
                                      fmt::format("backend '{}' returned a malformed JSON body", ctx.backend->id()))
                               .error());
       co_return;
     }
-    TakeUsage(parsed.as_object(), ctx);
+    TakeUsage(*scan, ctx);
     auto res = MakeResponse(ctx, static_cast<http::status>(status), std::move(*body));
     AddMeridianHeaders(res, ctx);
     co_await Reply(out, ctx, std::move(res));
@@ -181,7 +178,9 @@ asio::awaitable<void> Gateway::RelayStream(net::Responder& out, RequestContext& 
   head.set("x-meridian-provider", ctx.backend->config().provider);
   head.set("x-meridian-attempts", std::to_string(ctx.attempts));
   ctx.status = 200;
-  if (!co_await out.StartStream(std::move(head))) {
+  // (GCC 12 miscompiles some co_await inside conditions: results go through locals.)
+  bool started = co_await out.StartStream(std::move(head));
+  if (!started) {
     ex.Abort();
     co_return;
   }
@@ -197,30 +196,40 @@ asio::awaitable<void> Gateway::RelayStream(net::Responder& out, RequestContext& 
       net::AppendSseEvent(pending, event.data);
       return;
     }
-    boost::system::error_code ec;
-    json::value value = json::parse(event.data, ec);
-    if (ec || !value.is_object()) {
+    auto scan = ScanJson(event.data);
+    if (!scan || !scan->top_level_object) {
       failure = core::Fail(ErrorCode::kUpstreamError,
                            fmt::format("backend '{}' sent a malformed stream event", ctx.backend->id()))
                     .error();
       return;
     }
-    json::object& chunk = value.as_object();
-    TakeUsage(chunk, ctx);
-    if (!client_wants_usage && chunk.contains("usage")) {
-      const json::value* choices = chunk.if_contains("choices");
-      if (choices && choices->is_array() && choices->as_array().empty()) return;  // the usage-only chunk
-      chunk.erase("usage");
-      net::AppendSseEvent(pending, json::serialize(chunk), event.type);
+    TakeUsage(*scan, ctx);
+    if (client_wants_usage || scan->usage == JsonScan::Usage::kAbsent) {
+      net::AppendSseEvent(pending, event.data, event.type);
       return;
     }
-    net::AppendSseEvent(pending, event.data, event.type);
+    // The client did not ask for usage: drop the usage-only chunk, and the "usage" member
+    // the upstream adds to every other chunk because the gateway asked for it.
+    if (scan->choices_empty) return;
+    std::string data(event.data);
+    if (scan->usage != JsonScan::Usage::kNull || !StripNullUsage(data)) {
+      boost::system::error_code ec;
+      json::value value = json::parse(event.data, ec);
+      if (!ec && value.is_object()) {
+        value.as_object().erase("usage");
+        data = json::serialize(value);
+      }
+    }
+    net::AppendSseEvent(pending, data, event.type);
   };
 
   for (;;) {
     auto piece = co_await ex.ReadSome();
     if (!piece) {
-      if (out.peer_gone()) co_return;
+      if (out.peer_gone()) {
+        ctx.error_code = "client_closed";
+        co_return;
+      }
       failure = piece.error();
       break;
     }
@@ -232,8 +241,11 @@ asio::awaitable<void> Gateway::RelayStream(net::Responder& out, RequestContext& 
                                        fed.error().message))
                     .error();
     }
-    if (!pending.empty() && !co_await out.WriteChunk(pending)) {
+    bool written = true;
+    if (!pending.empty()) written = co_await out.WriteChunk(pending);
+    if (!written) {
       ex.Abort();  // the client is gone: stop the upstream now
+      ctx.error_code = "client_closed";
       co_return;
     }
     if (failure || saw_done) break;

@@ -10,9 +10,16 @@
 namespace meridian::gateway {
 
 std::string Sha256(std::string_view data) {
+  // Fetched once: OpenSSL 3 otherwise looks the algorithm up in its provider on every call,
+  // which costs more than hashing a key.
+  static EVP_MD* const kSha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  thread_local EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
-  EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr);
+  if (!kSha256 || !ctx || !EVP_DigestInit_ex2(ctx, kSha256, nullptr) ||
+      !EVP_DigestUpdate(ctx, data.data(), data.size()) || !EVP_DigestFinal_ex(ctx, digest, &length)) {
+    return {};  // never equal to a stored digest: the key is refused
+  }
   return std::string(reinterpret_cast<const char*>(digest), length);
 }
 
@@ -29,6 +36,26 @@ bool Backend::healthy(Clock::time_point now) const {
 void Backend::MarkConnectFailure(std::chrono::milliseconds cool_down) {
   unhealthy_until_.store((Clock::now() + cool_down).time_since_epoch().count(), std::memory_order_relaxed);
 }
+
+namespace {
+
+struct StringHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+
+// Keys this thread has already seen accepted, for one snapshot generation: hashing every
+// request's key cost more than the rest of authentication. Only accepted keys are cached, so
+// random keys cannot grow it, and it is bounded anyway.
+struct AcceptedKeyCache {
+  std::uint64_t generation = 0;
+  std::unordered_set<std::string, StringHash, std::equal_to<>> keys;
+};
+thread_local AcceptedKeyCache tl_accepted;
+constexpr std::size_t kMaxCachedKeys = 1024;
+std::atomic<std::uint64_t> next_generation{1};
+
+}  // namespace
 
 core::Result<std::shared_ptr<const Snapshot>> Snapshot::Build(config::Config config) {
   std::shared_ptr<Snapshot> snap(new Snapshot());
@@ -64,6 +91,7 @@ core::Result<std::shared_ptr<const Snapshot>> Snapshot::Build(config::Config con
     if (!key.empty()) snap->key_digests_.insert(Sha256(key));
   }
   snap->config_ = std::move(config);
+  snap->generation_ = next_generation.fetch_add(1);
   return std::shared_ptr<const Snapshot>(std::move(snap));
 }
 
@@ -90,7 +118,15 @@ const Backend* Snapshot::FirstBackendFor(std::string_view model) const {
 
 bool Snapshot::KeyAccepted(std::string_view bearer_key) const {
   if (key_digests_.empty()) return true;
-  return key_digests_.contains(Sha256(bearer_key));
+  auto& cache = tl_accepted;
+  if (cache.generation != generation_) {
+    cache.keys.clear();
+    cache.generation = generation_;
+  }
+  if (cache.keys.find(bearer_key) != cache.keys.end()) return true;
+  if (!key_digests_.contains(Sha256(bearer_key))) return false;
+  if (cache.keys.size() < kMaxCachedKeys) cache.keys.emplace(bearer_key);
+  return true;
 }
 
 }  // namespace meridian::gateway

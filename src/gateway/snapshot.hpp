@@ -84,6 +84,7 @@ class Snapshot {
   std::vector<std::string> model_ids_;
   std::vector<std::string> alias_names_;
   std::unordered_set<std::string> key_digests_;
+  std::uint64_t generation_ = 0;  // unique per Build(), for per-thread caches
 };
 
 // SHA-256 of `data` as 32 raw bytes.

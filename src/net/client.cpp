@@ -1,5 +1,7 @@
 #include "net/client.hpp"
 
+#include "net/wire.hpp"
+
 #include <openssl/ssl.h>
 #include <sys/socket.h>
 
@@ -18,7 +20,7 @@
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
-#include <boost/beast/http/write.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <fmt/format.h>
 
@@ -312,7 +314,8 @@ struct Exchange::State {
 asio::awaitable<core::Result<std::unique_ptr<Exchange>>> Exchange::Start(
     std::shared_ptr<const Upstream> upstream, UpstreamRequest request) {
   std::unique_ptr<Exchange> exchange(new Exchange());  // its destructor clears the closer
-  exchange->state_ = std::make_unique<State>();
+  // Default-initialised (not make_unique): the 16 KiB read buffer needs no zeroing.
+  exchange->state_.reset(new State);
   State& st = *exchange->state_;
   st.upstream = upstream;
   st.executor = co_await asio::this_coro::executor;
@@ -320,12 +323,15 @@ asio::awaitable<core::Result<std::unique_ptr<Exchange>>> Exchange::Start(
   const auto& url = upstream->url();
   st.deadline = Clock::now() + opts.total_timeout;
 
-  http::request<http::string_body> req{request.method, url.base_path + request.path, 11,
-                                       std::move(request.body)};
-  for (const auto& field : request.headers) req.set(field.name_string(), field.value());
-  req.set(http::field::host, url.HostHeader());
-  req.keep_alive(true);
-  req.prepare_payload();
+  http::fields& fields = request.headers;
+  fields.set(http::field::host, url.HostHeader());
+  if (!request.body.empty() || request.method == http::verb::post || request.method == http::verb::put) {
+    fields.set(http::field::content_length, std::to_string(request.body.size()));
+  }
+  std::string head;
+  head.reserve(512);
+  AppendRequestHead(head, request.method, url.base_path + request.path, fields);
+  std::array<asio::const_buffer, 2> wire{asio::buffer(head), asio::buffer(request.body)};
 
   PoolService& pool = PoolOf(st.executor);
   CancelToken* cancel = request.cancel.get();
@@ -354,7 +360,7 @@ asio::awaitable<core::Result<std::unique_ptr<Exchange>>> Exchange::Start(
     }
     conn.lowest().expires_after(Earlier(opts.first_byte_timeout, st.deadline));
     auto [wec, wn] = co_await conn.Visit(
-        [&](auto& stream) { return http::async_write(stream, req, kNoThrow); });
+        [&](auto& stream) { return asio::async_write(stream, wire, kNoThrow); });
     if (wec) {
       if (reused && wec != beast::error::timeout && !st.aborted) continue;
       co_return std::unexpected(st.ReadError(wec, "request write"));

@@ -1,5 +1,7 @@
 #include "net/server.hpp"
 
+#include "net/wire.hpp"
+
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -15,10 +17,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http/chunk_encode.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/read.hpp>
-#include <boost/beast/http/write.hpp>
 #include <fmt/format.h>
 
 namespace meridian::net {
@@ -74,13 +74,13 @@ class Session final : public Responder, public std::enable_shared_from_this<Sess
   asio::awaitable<bool> Send(Response response) override {
     if (committed_ || closed_) co_return false;
     committed_ = true;
-    response.version(11);
     response.keep_alive(keep_alive_ && !server_.draining());
     keep_alive_ = response.keep_alive();
     response.prepare_payload();
-    stream_.expires_after(opts_.write_timeout);
-    auto [ec, n] = co_await http::async_write(stream_, response, kNoThrow);
-    co_return WriteDone(ec);
+    head_.clear();
+    AppendResponseHead(head_, response.result(), response.base());
+    std::array<asio::const_buffer, 2> buffers{asio::buffer(head_), asio::buffer(response.body())};
+    co_return co_await Write(buffers);
   }
 
   asio::awaitable<bool> StartStream(http::response_header<> head) override {
@@ -91,28 +91,26 @@ class Session final : public Responder, public std::enable_shared_from_this<Sess
     res.keep_alive(keep_alive_ && !server_.draining());
     keep_alive_ = res.keep_alive();
     res.chunked(true);
-    http::response_serializer<http::empty_body> serializer{res};
-    stream_.expires_after(opts_.write_timeout);
-    auto [ec, n] = co_await http::async_write_header(stream_, serializer, kNoThrow);
+    head_.clear();
+    AppendResponseHead(head_, res.result(), res.base());
     streaming_ = true;
-    co_return WriteDone(ec);
+    co_return co_await Write(asio::buffer(head_));
   }
 
   asio::awaitable<bool> WriteChunk(std::string_view data) override {
     if (!streaming_ || closed_) co_return false;
     if (data.empty()) co_return true;
-    stream_.expires_after(opts_.write_timeout);
-    auto [ec, n] = co_await asio::async_write(
-        stream_, http::make_chunk(asio::buffer(data.data(), data.size())), kNoThrow);
-    co_return WriteDone(ec);
+    head_.clear();
+    AppendChunkSize(head_, data.size());
+    std::array<asio::const_buffer, 3> buffers{asio::buffer(head_), asio::buffer(data.data(), data.size()),
+                                              asio::buffer("\r\n", 2)};
+    co_return co_await Write(buffers);
   }
 
   asio::awaitable<bool> EndStream() override {
     if (!streaming_ || closed_) co_return false;
     streaming_ = false;
-    stream_.expires_after(opts_.write_timeout);
-    auto [ec, n] = co_await asio::async_write(stream_, http::make_chunk_last(), kNoThrow);
-    co_return WriteDone(ec);
+    co_return co_await Write(asio::buffer("0\r\n\r\n", 5));
   }
 
   bool committed() const override { return committed_; }
@@ -140,6 +138,13 @@ class Session final : public Responder, public std::enable_shared_from_this<Sess
   asio::any_io_executor executor() const override { return executor_; }
 
  private:
+  template <class Buffers>
+  asio::awaitable<bool> Write(const Buffers& buffers) {
+    stream_.expires_after(opts_.write_timeout);
+    auto [ec, n] = co_await asio::async_write(stream_, buffers, kNoThrow);
+    co_return WriteDone(ec);
+  }
+
   bool WriteDone(const beast::error_code& ec) {
     if (ec) {
       closed_ = true;
@@ -242,11 +247,11 @@ class Session final : public Responder, public std::enable_shared_from_this<Sess
       co_await server_.handler_(request, *this);
       server_.in_flight_.fetch_sub(1, std::memory_order_relaxed);
       DisarmWatch();
-      if (!committed_ && !closed_) {
+      if (!committed_ && !closed_ && !peer_gone_) {
         co_await SendError(http::status::internal_server_error, "the handler sent no response");
       }
       if (streaming_ && !closed_) co_await EndStream();  // a handler that forgot to end
-      if (closed_ || !keep_alive_) {
+      if (closed_ || !keep_alive_ || peer_gone_) {
         CloseSocket();
         co_return;
       }
@@ -284,6 +289,7 @@ class Session final : public Responder, public std::enable_shared_from_this<Sess
   asio::any_io_executor executor_;
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
+  std::string head_;  // serialised response head or chunk-size line, reused per write
   std::list<Session*>::iterator registry_it_;
   std::function<void()> on_peer_close_;
   uint64_t generation_ = 0;

@@ -1,0 +1,137 @@
+#include "gateway/json_scan.hpp"
+
+#include <boost/json/basic_parser_impl.hpp>
+
+namespace meridian::gateway {
+namespace {
+
+namespace json = boost::json;
+using boost::system::error_code;
+
+// SAX handler: tracks depth and the path of the member being read (top-level key, and a key
+// inside the top-level "usage" object).
+struct ScanHandler {
+  static constexpr std::size_t max_object_size = std::size_t(-1);
+  static constexpr std::size_t max_array_size = std::size_t(-1);
+  static constexpr std::size_t max_key_size = std::size_t(-1);
+  static constexpr std::size_t max_string_size = std::size_t(-1);
+
+  JsonScan result;
+  int depth = 0;                 // containers open
+  bool in_usage = false;         // inside the top-level "usage" object (depth 2)
+  enum class Top { kOther, kUsage, kChoices } top_key = Top::kOther;
+  enum class Sub { kOther, kPrompt, kCompletion } sub_key = Sub::kOther;
+  std::string key;               // a key split across parts (escapes)
+
+  void TopValue(JsonScan::Usage kind) {
+    if (depth == 1 && top_key == Top::kUsage) result.usage = kind;
+  }
+
+  bool on_document_begin(error_code&) { return true; }
+  bool on_document_end(error_code&) { return true; }
+  bool on_object_begin(error_code&) {
+    if (depth == 0) result.top_level_object = true;
+    if (depth == 1 && top_key == Top::kUsage) {
+      result.usage = JsonScan::Usage::kObject;
+      in_usage = true;
+    }
+    ++depth;
+    return true;
+  }
+  bool on_object_end(std::size_t, error_code&) {
+    --depth;
+    if (depth == 1) in_usage = false;
+    return true;
+  }
+  bool on_array_begin(error_code&) {
+    TopValue(JsonScan::Usage::kOther);
+    ++depth;
+    return true;
+  }
+  bool on_array_end(std::size_t n, error_code&) {
+    --depth;
+    if (depth == 1 && top_key == Top::kChoices && n == 0) result.choices_empty = true;
+    return true;
+  }
+  bool on_key_part(json::string_view s, std::size_t, error_code&) {
+    key.append(s.data(), s.size());
+    return true;
+  }
+  bool on_key(json::string_view s, std::size_t, error_code&) {
+    std::string_view k(s.data(), s.size());
+    if (!key.empty()) {
+      key.append(k);
+      k = key;
+    }
+    if (depth == 1) {
+      top_key = k == "usage" ? Top::kUsage : k == "choices" ? Top::kChoices : Top::kOther;
+    } else if (depth == 2 && in_usage) {
+      sub_key = k == "prompt_tokens" ? Sub::kPrompt : k == "completion_tokens" ? Sub::kCompletion : Sub::kOther;
+    }
+    key.clear();
+    return true;
+  }
+  bool on_string_part(json::string_view, std::size_t, error_code&) { return true; }
+  bool on_string(json::string_view, std::size_t, error_code&) {
+    TopValue(JsonScan::Usage::kOther);
+    return true;
+  }
+  bool on_number_part(json::string_view, error_code&) { return true; }
+  bool on_int64(std::int64_t v, json::string_view, error_code&) {
+    TopValue(JsonScan::Usage::kOther);
+    if (depth == 2 && in_usage) {
+      if (sub_key == Sub::kPrompt) result.prompt_tokens = v;
+      if (sub_key == Sub::kCompletion) result.completion_tokens = v;
+    }
+    return true;
+  }
+  bool on_uint64(std::uint64_t, json::string_view, error_code&) {
+    TopValue(JsonScan::Usage::kOther);
+    return true;
+  }
+  bool on_double(double, json::string_view, error_code&) {
+    TopValue(JsonScan::Usage::kOther);
+    return true;
+  }
+  bool on_bool(bool, error_code&) {
+    TopValue(JsonScan::Usage::kOther);
+    return true;
+  }
+  bool on_null(error_code&) {
+    TopValue(JsonScan::Usage::kNull);
+    return true;
+  }
+  bool on_comment_part(json::string_view, error_code&) { return true; }
+  bool on_comment(json::string_view, error_code&) { return true; }
+};
+
+}  // namespace
+
+core::Result<JsonScan> ScanJson(std::string_view text) {
+  json::parse_options opts;
+  opts.max_depth = 64;
+  json::basic_parser<ScanHandler> parser(opts);
+  error_code ec;
+  std::size_t used = parser.write_some(false, text.data(), text.size(), ec);
+  if (!ec && used != text.size()) ec = json::error::extra_data;
+  if (ec) return core::Fail(core::ErrorCode::kUpstreamError, ec.message());
+  return parser.handler().result;
+}
+
+bool StripNullUsage(std::string& text) {
+  constexpr std::string_view kMember = "\"usage\":null";
+  auto at = text.find(kMember);
+  if (at == std::string::npos || text.find(kMember, at + 1) != std::string::npos) return false;
+  auto end = at + kMember.size();
+  if (end < text.size() && text[end] == ',') {
+    text.erase(at, kMember.size() + 1);  // "usage":null,  (not the last member)
+    return true;
+  }
+  if (at > 0 && text[at - 1] == ',') {
+    text.erase(at - 1, kMember.size() + 1);  // ,"usage":null  (the last member)
+    return true;
+  }
+  return false;
+}
+
+}  // namespace meridian::gateway
