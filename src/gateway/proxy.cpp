@@ -211,6 +211,15 @@ asio::awaitable<void> Gateway::RelayStream(net::Responder& out, RequestContext& 
     // The client did not ask for usage: drop the usage-only chunk, and the "usage" member
     // the upstream adds to every other chunk because the gateway asked for it.
     if (scan->choices_empty) return;
+    // Upstreams put the member last ("...,\"usage\":null}"): the member just before the final
+    // brace belongs to the top-level object, so cutting it there is exact and copies nothing.
+    constexpr std::string_view kNullUsageTail = ",\"usage\":null}";
+    if (scan->usage == JsonScan::Usage::kNull && event.data.ends_with(kNullUsageTail) && event.type.empty()) {
+      pending.append("data: ");
+      pending.append(event.data.substr(0, event.data.size() - kNullUsageTail.size()));
+      pending.append("}\n\n");
+      return;
+    }
     std::string data(event.data);
     if (scan->usage != JsonScan::Usage::kNull || !StripNullUsage(data)) {
       boost::system::error_code ec;
@@ -234,15 +243,19 @@ asio::awaitable<void> Gateway::RelayStream(net::Responder& out, RequestContext& 
       break;
     }
     if (piece->empty()) break;
-    pending.clear();
     if (auto fed = parser.Feed(*piece, on_event); !fed && !failure) {
       failure = core::Fail(ErrorCode::kUpstreamError,
                            fmt::format("backend '{}' sent a malformed stream: {}", ctx.backend->id(),
                                        fed.error().message))
                     .error();
     }
+    // Events that arrived together leave together: keep translating while the upstream's
+    // bytes are already in memory (never waiting for more), then write once.
+    constexpr std::size_t kMaxBatch = 64 * 1024;
+    if (!failure && !saw_done && ex.buffered() > 0 && pending.size() < kMaxBatch) continue;
     bool written = true;
     if (!pending.empty()) written = co_await out.WriteChunk(pending);
+    pending.clear();
     if (!written) {
       ex.Abort();  // the client is gone: stop the upstream now
       ctx.error_code = "client_closed";
@@ -264,6 +277,8 @@ asio::awaitable<void> Gateway::RelayStream(net::Responder& out, RequestContext& 
   }
   co_await out.EndStream();
   // The client has its answer; read the upstream's end of body so the connection is pooled.
+  // A client that now closes must not abort that.
+  out.WatchPeerClose(nullptr);
   while (!ex.done()) {
     auto rest = co_await ex.ReadSome();
     if (!rest || rest->empty()) break;

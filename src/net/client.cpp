@@ -410,12 +410,49 @@ const http::fields& Exchange::headers() const { return state_->parser->get().bas
 
 bool Exchange::done() const { return state_->done; }
 
+std::size_t Exchange::buffered() const { return state_->conn ? state_->conn->buffer().size() : 0; }
+
+core::Result<std::size_t> Exchange::ParseBuffered() {
+  State& st = *state_;
+  auto& buffer = st.conn->buffer();
+  std::size_t produced = 0;
+  while (buffer.size() > 0 && !st.parser->is_done() && produced < st.chunk.size()) {
+    auto& body = st.parser->get().body();
+    body.data = st.chunk.data() + produced;
+    body.size = st.chunk.size() - produced;
+    beast::error_code ec;
+    std::size_t used = st.parser->put(buffer.data(), ec);
+    buffer.consume(used);
+    produced = st.chunk.size() - st.parser->get().body().size;
+    if (ec == http::error::need_more) break;  // the rest has not arrived yet
+    if (ec == http::error::need_buffer) continue;
+    if (ec) {
+      st.aborted = true;
+      return std::unexpected(MakeError(
+          ErrorCode::kUpstreamError,
+          fmt::format("backend '{}' sent a malformed response body: {}", st.upstream->id(), ec.message()), false));
+    }
+    if (used == 0) break;
+  }
+  if (st.parser->is_done()) {
+    st.done = true;
+    st.reusable = st.parser->get().keep_alive();
+  }
+  return produced;
+}
+
 asio::awaitable<core::Result<std::string_view>> Exchange::ReadSome() {
   State& st = *state_;
   if (st.done) co_return std::string_view{};
   if (st.aborted) co_return std::unexpected(st.ReadError({}, "response body"));
   const auto& opts = st.upstream->options();
   for (;;) {
+    // Bytes already received are parsed here, synchronously: an asynchronous read of them
+    // would still cost a round through the scheduler (and a poll of the reactor).
+    auto parsed = ParseBuffered();
+    if (!parsed) co_return std::unexpected(std::move(parsed.error()));
+    if (*parsed > 0 || st.done) co_return std::string_view(st.chunk.data(), *parsed);
+
     auto& body = st.parser->get().body();
     body.data = st.chunk.data();
     body.size = st.chunk.size();

@@ -130,12 +130,18 @@ class Exchange {
 
   bool done() const;
 
+  // Response bytes already received but not yet returned by ReadSome (no system call). A
+  // relay can use it to batch what arrived together into one write.
+  std::size_t buffered() const;
+
   // Closes the connection now: a pending read completes with an error and the connection is
   // never returned to the pool. Safe to call from any coroutine on the same thread.
   void Abort();
 
  private:
   Exchange() = default;
+  // Parses response bytes already in the connection's buffer into the body chunk, without I/O.
+  core::Result<std::size_t> ParseBuffered();
   struct State;
   std::unique_ptr<State> state_;
   std::shared_ptr<CancelToken> cancel_;

@@ -37,7 +37,10 @@ struct Server::Worker {
   // (destroying it destroys suspended session coroutines, which unregister themselves), and
   // the acceptor must go before the io_context.
   std::list<Session*> sessions;
-  std::unique_ptr<asio::io_context> ioc = std::make_unique<asio::io_context>(1);
+  // A socket is only ever used by the thread that owns its io_context, so the reactor's
+  // per-descriptor locking is pure overhead; scheduler locking stays on (other threads post
+  // shutdown work and call stop()).
+  std::unique_ptr<asio::io_context> ioc = std::make_unique<asio::io_context>(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO);
   std::optional<tcp::acceptor> acceptor;
   std::optional<asio::steady_timer> drain_deadline;
   std::thread thread;
