@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "core/request_id.hpp"
+#include "core/utf8.hpp"
 #include "gateway/http_error.hpp"
 
 namespace meridian::gateway {
@@ -69,6 +70,10 @@ core::Result<json::object> ParseJsonObject(std::string_view body) {
   boost::system::error_code ec;
   json::value value = json::parse(body, ec, {}, opts);
   if (ec) {
+    if (auto bad = core::FirstInvalidUtf8(body)) {
+      return core::Fail(ErrorCode::kInvalidRequest,
+                        fmt::format("request body is not valid UTF-8 (invalid byte sequence at offset {})", *bad));
+    }
     return core::Fail(ErrorCode::kInvalidRequest, fmt::format("request body is not valid JSON: {}", ec.message()));
   }
   if (!value.is_object()) return core::Fail(ErrorCode::kInvalidRequest, "request body must be a JSON object");

@@ -47,8 +47,8 @@ std::string_view OpenAiType(const core::Error& error) {
     case ErrorCode::kRateLimited: return "requests";
     case ErrorCode::kUpstreamStatus:
       if (error.upstream_status == 429) return "requests";
-      if (error.upstream_status < 500) return "invalid_request_error";
-      return "server_error";
+      if (error.upstream_status >= 400 && error.upstream_status < 500) return "invalid_request_error";
+      return "server_error";  // 5xx, and statuses outside 400-599 (relayed as 502)
     default: return "server_error";
   }
 }

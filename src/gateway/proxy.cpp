@@ -214,7 +214,8 @@ asio::awaitable<void> Gateway::RelayStream(net::Responder& out, RequestContext& 
     // Upstreams put the member last ("...,\"usage\":null}"): the member just before the final
     // brace belongs to the top-level object, so cutting it there is exact and copies nothing.
     constexpr std::string_view kNullUsageTail = ",\"usage\":null}";
-    if (scan->usage == JsonScan::Usage::kNull && event.data.ends_with(kNullUsageTail) && event.type.empty()) {
+    if (scan->usage == JsonScan::Usage::kNull && event.data.ends_with(kNullUsageTail) && event.type.empty() &&
+        event.data.find('\n') == std::string_view::npos) {
       pending.append("data: ");
       pending.append(event.data.substr(0, event.data.size() - kNullUsageTail.size()));
       pending.append("}\n\n");
@@ -232,7 +233,17 @@ asio::awaitable<void> Gateway::RelayStream(net::Responder& out, RequestContext& 
     net::AppendSseEvent(pending, data, event.type);
   };
 
-  for (;;) {
+  auto feed = [&](std::string_view piece) {
+    if (auto fed = parser.Feed(piece, on_event); !fed && !failure) {
+      failure = core::Fail(ErrorCode::kUpstreamError,
+                           fmt::format("backend '{}' sent a malformed stream: {}", ctx.backend->id(),
+                                       fed.error().message))
+                    .error();
+    }
+  };
+  constexpr std::size_t kMaxBatch = 64 * 1024;
+  bool ended = false;
+  while (!ended && !failure && !saw_done) {
     auto piece = co_await ex.ReadSome();
     if (!piece) {
       if (out.peer_gone()) {
@@ -240,19 +251,24 @@ asio::awaitable<void> Gateway::RelayStream(net::Responder& out, RequestContext& 
         co_return;
       }
       failure = piece.error();
-      break;
+    } else if (piece->empty()) {
+      ended = true;
+    } else {
+      feed(*piece);
+      // Events that arrived together leave together: translate what is already in memory
+      // (never waiting for more), then write once.
+      while (!failure && !saw_done && pending.size() < kMaxBatch) {
+        auto more = ex.ReadBuffered();
+        if (!more) {
+          failure = more.error();
+        } else if (more->empty()) {
+          break;
+        } else {
+          feed(*more);
+        }
+      }
     }
-    if (piece->empty()) break;
-    if (auto fed = parser.Feed(*piece, on_event); !fed && !failure) {
-      failure = core::Fail(ErrorCode::kUpstreamError,
-                           fmt::format("backend '{}' sent a malformed stream: {}", ctx.backend->id(),
-                                       fed.error().message))
-                    .error();
-    }
-    // Events that arrived together leave together: keep translating while the upstream's
-    // bytes are already in memory (never waiting for more), then write once.
-    constexpr std::size_t kMaxBatch = 64 * 1024;
-    if (!failure && !saw_done && ex.buffered() > 0 && pending.size() < kMaxBatch) continue;
+    // Whatever was translated goes out before any error event or the end of the stream.
     bool written = true;
     if (!pending.empty()) written = co_await out.WriteChunk(pending);
     pending.clear();
@@ -261,7 +277,6 @@ asio::awaitable<void> Gateway::RelayStream(net::Responder& out, RequestContext& 
       ctx.error_code = "client_closed";
       co_return;
     }
-    if (failure || saw_done) break;
   }
   if (!failure && !saw_done) {
     failure = core::Fail(ErrorCode::kUpstreamError,

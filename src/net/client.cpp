@@ -12,6 +12,7 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -198,8 +199,22 @@ asio::awaitable<core::Result<std::unique_ptr<Connection>>> Connect(
 
   tcp::resolver resolver(executor);
   if (cancel) cancel->SetCloser([&resolver] { resolver.cancel(); });
+  // The lookup runs on Asio's resolver thread and takes no deadline of its own: a timer
+  // cancels it at the connect deadline. `resolving` tells a late timer the resolver is gone.
+  auto resolving = std::make_shared<bool>(true);
+  asio::steady_timer resolve_deadline(executor, Earlier(opts.connect_timeout, deadline));
+  resolve_deadline.async_wait([resolving, r = &resolver](const beast::error_code& ec) {
+    if (!ec && *resolving) r->cancel();
+  });
   auto [rec, endpoints] = co_await resolver.async_resolve(url.host, std::to_string(url.port), kNoThrow);
+  *resolving = false;
+  bool resolve_timed_out = resolve_deadline.expiry() <= Clock::now();
+  resolve_deadline.cancel();
   if (cancel && cancel->cancelled()) co_return std::unexpected(Aborted());
+  if (rec && resolve_timed_out) {
+    co_return std::unexpected(
+        MakeError(ErrorCode::kUpstreamTimeout, fmt::format("resolving {} timed out", where), true));
+  }
   if (rec) {
     co_return std::unexpected(
         MakeError(ErrorCode::kUpstreamUnavailable, fmt::format("cannot resolve {}: {}", where, rec.message()), true));
@@ -301,9 +316,9 @@ struct Exchange::State {
       bool total = Clock::now() >= deadline;
       return MakeError(ErrorCode::kUpstreamTimeout,
                        fmt::format("backend '{}': {} timeout while waiting for the {}", id,
-                                   total ? "total" : phase == "response head" ? "first-byte" : "between-chunk",
+                                   total ? "total" : phase == "response body" ? "between-chunk" : "first-byte",
                                    phase),
-                       phase == "response head");
+                       false);  // the request was sent: another attempt could run it twice
     }
     return MakeError(ErrorCode::kUpstreamError,
                      fmt::format("backend '{}': connection failed while reading the {}: {}", id, phase, ec.message()),
@@ -410,7 +425,14 @@ const http::fields& Exchange::headers() const { return state_->parser->get().bas
 
 bool Exchange::done() const { return state_->done; }
 
-std::size_t Exchange::buffered() const { return state_->conn ? state_->conn->buffer().size() : 0; }
+core::Result<std::string_view> Exchange::ReadBuffered() {
+  State& st = *state_;
+  if (st.done || !st.conn) return std::string_view{};
+  if (st.aborted) return std::unexpected(st.ReadError({}, "response body"));
+  auto parsed = ParseBuffered();
+  if (!parsed) return std::unexpected(std::move(parsed.error()));
+  return std::string_view(st.chunk.data(), *parsed);
+}
 
 core::Result<std::size_t> Exchange::ParseBuffered() {
   State& st = *state_;

@@ -130,9 +130,10 @@ class Exchange {
 
   bool done() const;
 
-  // Response bytes already received but not yet returned by ReadSome (no system call). A
-  // relay can use it to batch what arrived together into one write.
-  std::size_t buffered() const;
+  // The next piece of the body if its bytes have already been received, without waiting or
+  // any system call; an empty view when nothing is ready (or the body is complete: done()).
+  // Lets a relay batch what arrived together into one write. Errors as ReadSome.
+  core::Result<std::string_view> ReadBuffered();
 
   // Closes the connection now: a pending read completes with an error and the connection is
   // never returned to the pool. Safe to call from any coroutine on the same thread.

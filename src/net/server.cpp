@@ -82,6 +82,10 @@ class Session final : public Responder, public std::enable_shared_from_this<Sess
     response.prepare_payload();
     head_.clear();
     AppendResponseHead(head_, response.result(), response.base());
+    if (head_request_) {  // HEAD: the head only (RFC 9112 6.3)
+      bool ok = co_await Write(asio::buffer(head_));
+      co_return ok;
+    }
     std::array<asio::const_buffer, 2> buffers{asio::buffer(head_), asio::buffer(response.body())};
     co_return co_await Write(buffers);
   }
@@ -207,25 +211,33 @@ class Session final : public Responder, public std::enable_shared_from_this<Sess
       parser.header_limit(static_cast<std::uint32_t>(opts_.max_header_bytes));
       parser.body_limit(opts_.max_body_bytes);
 
-      // Idle phase: wait for the first byte of the next request. A fresh connection gets the
-      // header deadline; a kept-alive one the idle deadline.
+      // Idle phase: wait for the first byte of the next request. On a fresh connection the
+      // header deadline runs from the accept; on a kept-alive one the idle deadline applies
+      // first and the header deadline from the first byte.
+      auto head_deadline = std::chrono::steady_clock::now() + opts_.header_timeout;
       if (buffer_.size() == 0) {
-        stream_.expires_after(first ? opts_.header_timeout : opts_.idle_timeout);
+        if (first) {
+          stream_.expires_at(head_deadline);
+        } else {
+          stream_.expires_after(opts_.idle_timeout);
+        }
         auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(4096), kNoThrow);
         if (ec) co_return;  // idle timeout, close, or shutdown: nothing to answer
         buffer_.commit(n);
+        if (!first) head_deadline = std::chrono::steady_clock::now() + opts_.header_timeout;
       }
       first = false;
       busy_ = true;
 
       // The whole head must arrive within the header deadline, however slowly it trickles.
-      stream_.expires_after(opts_.header_timeout);
+      stream_.expires_at(head_deadline);
       auto [hec, hn] = co_await http::async_read_header(stream_, buffer_, parser, kNoThrow);
       if (hec) {
         co_await AnswerReadError(hec, /*in_body=*/false);
         co_return;
       }
-      if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
+      // An HTTP/1.0 client cannot understand 100 Continue: the expectation is ignored for it.
+      if (parser.get().version() >= 11 && beast::iequals(parser.get()[http::field::expect], "100-continue")) {
         static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
         stream_.expires_after(opts_.write_timeout);
         auto [cec, cn] =
@@ -243,6 +255,7 @@ class Session final : public Responder, public std::enable_shared_from_this<Sess
 
       Request request = parser.release();
       keep_alive_ = request.keep_alive();
+      head_request_ = request.method() == http::verb::head;
       committed_ = false;
       streaming_ = false;
       peer_gone_ = false;
@@ -297,6 +310,7 @@ class Session final : public Responder, public std::enable_shared_from_this<Sess
   std::function<void()> on_peer_close_;
   uint64_t generation_ = 0;
   bool busy_ = false;
+  bool head_request_ = false;
   bool keep_alive_ = true;
   bool committed_ = false;
   bool streaming_ = false;

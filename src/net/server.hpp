@@ -6,9 +6,11 @@
 // per-thread state. The handler runs on the worker thread that accepted the connection.
 //
 // Limits enforced here, before the handler sees a request: header size (431), body size (413),
-// header and body read deadlines (408; slowloris), connection count (excess connections are
-// closed at accept), Expect: 100-continue. Errors detected here are rendered by the
-// ErrorRenderer the owner supplies, so the body matches the API dialect.
+// malformed requests (400), header and body read deadlines (slowloris: the connection is
+// closed, since a deadline that fired has already shut the socket), connection count (excess
+// connections are closed at accept), Expect: 100-continue (HTTP/1.1 only), HEAD (no body is
+// sent). Errors detected here are rendered by the ErrorRenderer the owner supplies, so the
+// body matches the API dialect.
 
 #include <atomic>
 #include <chrono>
