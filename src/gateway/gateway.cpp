@@ -156,6 +156,16 @@ asio::awaitable<void> Gateway::ReplyError(net::Responder& out, RequestContext& c
   auto res = MakeResponse(ctx, StatusFor(error), OpenAiErrorBody(error));
   if (!error.retry_after.empty()) res.set(http::field::retry_after, error.retry_after);
   if (error.code == ErrorCode::kUnauthorized) res.set(http::field::www_authenticate, "Bearer");
+  if (error.code == ErrorCode::kMethodNotAllowed && !error.param.empty()) {
+    res.set(http::field::allow, error.param);
+    res.body() = OpenAiErrorBody(core::Error{error.code, error.message, {}, 0, {}, false});
+  }
+  if (ctx.backend && ctx.attempts > 0) {
+    // An error after an upstream attempt says which backend it concerns, like a relayed one.
+    res.set("x-meridian-backend", ctx.backend->id());
+    res.set("x-meridian-provider", ctx.backend->config().provider);
+    res.set("x-meridian-attempts", std::to_string(ctx.attempts));
+  }
   co_await Reply(out, ctx, std::move(res));
 }
 
@@ -191,9 +201,11 @@ asio::awaitable<void> Gateway::Dispatch(net::Request& request, net::Responder& o
   std::string_view path = PathOf(request.target());
   auto method = request.method();
 
+  // The allowed method travels in `param` to ReplyError, which turns it into the Allow header.
   auto wrong_method = [&](std::string_view allowed) {
     return core::Fail(ErrorCode::kMethodNotAllowed,
-                      fmt::format("{} is not allowed on {}; use {}", request.method_string(), path, allowed))
+                      fmt::format("{} is not allowed on {}; use {}", request.method_string(), path, allowed),
+                      std::string(allowed))
         .error();
   };
 
@@ -222,6 +234,13 @@ asio::awaitable<void> Gateway::Dispatch(net::Request& request, net::Responder& o
     co_return;
   }
 
+  if (path == "/v1/chat/completions") {
+    ctx.route = "chat_completions";
+  } else if (path == "/v1/embeddings") {
+    ctx.route = "embeddings";
+  } else if (path == "/v1/models" || path.starts_with("/v1/models/")) {
+    ctx.route = "models";
+  }
   // Everything under /v1 needs a key when keys are configured; a rejected request never
   // reaches an upstream.
   if (ctx.snapshot->auth_enabled()) {
@@ -241,21 +260,18 @@ asio::awaitable<void> Gateway::Dispatch(net::Request& request, net::Responder& o
   }
 
   if (path == "/v1/chat/completions") {
-    ctx.route = "chat_completions";
     if (method != http::verb::post) {
       co_await ReplyError(out, ctx, wrong_method("POST"));
     } else {
       co_await ChatCompletions(request, out, ctx);
     }
   } else if (path == "/v1/embeddings") {
-    ctx.route = "embeddings";
     if (method != http::verb::post) {
       co_await ReplyError(out, ctx, wrong_method("POST"));
     } else {
       co_await Embeddings(request, out, ctx);
     }
   } else if (path == "/v1/models" || path.starts_with("/v1/models/")) {
-    ctx.route = "models";
     if (method != http::verb::get) {
       co_await ReplyError(out, ctx, wrong_method("GET"));
     } else if (path == "/v1/models") {

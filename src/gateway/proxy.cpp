@@ -58,6 +58,13 @@ bool IsOpenAiErrorBody(std::string_view body) {
   return e && e->is_object() && e->as_object().contains("message");
 }
 
+// The client went away before its answer was complete: logged and counted as 499 (nginx's
+// convention), whatever status had already been sent.
+void ClientLeft(RequestContext& ctx) {
+  ctx.status = 499;
+  ctx.error_code = "client_closed";
+}
+
 std::string StreamErrorEvent(const core::Error& error) {
   std::string out;
   net::AppendSseEvent(out, OpenAiErrorBody(error));
@@ -101,7 +108,7 @@ asio::awaitable<void> Gateway::Forward(net::Responder& out, RequestContext& ctx,
     req.cancel = cancel;
     auto exchange = co_await net::Exchange::Start(backend->upstream(), std::move(req));
     if (cancel->cancelled()) {
-      ctx.status = 499;  // nobody to answer
+      ClientLeft(ctx);  // nobody to answer
       co_return;
     }
     if (!exchange) {
@@ -121,7 +128,7 @@ asio::awaitable<void> Gateway::Forward(net::Responder& out, RequestContext& ctx,
     } else {
       co_await RelayBody(out, ctx, ex);
     }
-    if (cancel->cancelled() && ctx.status == 0) ctx.status = 499;
+    if (cancel->cancelled() && ctx.status == 0) ClientLeft(ctx);  // left before any answer
     co_return;
   }
   if (!last_error) {
@@ -136,7 +143,10 @@ asio::awaitable<void> Gateway::RelayBody(net::Responder& out, RequestContext& ct
   int status = ex.status();
   auto body = co_await ex.ReadAll(options_.max_upstream_body_bytes);
   if (!body) {
-    if (out.peer_gone()) co_return;
+    if (out.peer_gone()) {
+      ClientLeft(ctx);
+      co_return;
+    }
     co_await ReplyError(out, ctx, body.error());
     co_return;
   }
@@ -247,7 +257,7 @@ asio::awaitable<void> Gateway::RelayStream(net::Responder& out, RequestContext& 
     auto piece = co_await ex.ReadSome();
     if (!piece) {
       if (out.peer_gone()) {
-        ctx.error_code = "client_closed";
+        ClientLeft(ctx);
         co_return;
       }
       failure = piece.error();
@@ -274,7 +284,7 @@ asio::awaitable<void> Gateway::RelayStream(net::Responder& out, RequestContext& 
     pending.clear();
     if (!written) {
       ex.Abort();  // the client is gone: stop the upstream now
-      ctx.error_code = "client_closed";
+      ClientLeft(ctx);
       co_return;
     }
   }

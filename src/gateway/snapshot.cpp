@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <memory>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -13,7 +14,8 @@ std::string Sha256(std::string_view data) {
   // Fetched once: OpenSSL 3 otherwise looks the algorithm up in its provider on every call,
   // which costs more than hashing a key.
   static EVP_MD* const kSha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-  thread_local EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  thread_local std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> owned(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+  EVP_MD_CTX* ctx = owned.get();
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
   if (!kSha256 || !ctx || !EVP_DigestInit_ex2(ctx, kSha256, nullptr) ||

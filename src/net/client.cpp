@@ -388,9 +388,11 @@ asio::awaitable<core::Result<std::unique_ptr<Exchange>>> Exchange::Start(
     });
     if (hec) {
       bool nothing_received = conn.buffer().size() == 0 && !st.parser->got_some();
+      // Only a clean close with nothing received is the server closing an idle connection
+      // under us; a reset after the request was written may mean it was read, and an LLM
+      // request must not run twice.
       if (reused && nothing_received && !st.aborted &&
-          (hec == http::error::end_of_stream || hec == asio::error::connection_reset ||
-           hec == asio::error::eof || hec == asio::error::broken_pipe)) {
+          (hec == http::error::end_of_stream || hec == asio::error::eof)) {
         continue;
       }
       if (hec == http::error::end_of_stream || hec == asio::error::eof) {

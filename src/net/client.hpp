@@ -109,7 +109,8 @@ class Exchange {
   // Acquires a connection (pooled or new), sends `request` and reads the response head.
   // Errors: kUpstreamUnavailable (resolve/connect/TLS failure; retryable, nothing was sent),
   // kUpstreamTimeout (a deadline passed), kUpstreamError (reset or malformed response).
-  // A pooled connection that turns out dead before any response byte is replaced once.
+  // A pooled connection the server had closed (write fails, or a clean EOF before any
+  // response byte) is replaced once; a reset after the request was written is not retried.
   // Must be awaited on a worker thread; the Exchange belongs to that thread.
   static asio::awaitable<core::Result<std::unique_ptr<Exchange>>> Start(
       std::shared_ptr<const Upstream> upstream, UpstreamRequest request);

@@ -376,6 +376,21 @@ core::Result<void> Server::Listen() {
                       fmt::format("listen address '{}' is not an IP address", options_.host));
   }
   uint16_t port = options_.port;
+  if (port != 0) {
+    // SO_REUSEPORT would let this process join a port another process is listening on (the
+    // kernel would then split connections between them). A probe bound without it fails if
+    // anything listens there already.
+    tcp::acceptor probe(*workers_.front()->ioc);
+    tcp::endpoint endpoint(address, port);
+    probe.open(endpoint.protocol(), ec);
+    if (!ec) probe.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) probe.bind(endpoint, ec);
+    if (ec) {
+      return core::Fail(core::ErrorCode::kInternal,
+                        fmt::format("cannot listen on {}:{}: {}", options_.host, port, ec.message()));
+    }
+    probe.close(ec);
+  }
   for (auto& w : workers_) {
     tcp::endpoint endpoint(address, port);
     w->acceptor.emplace(*w->ioc);
