@@ -55,6 +55,7 @@ class Session final : public Responder, public std::enable_shared_from_this<Sess
       : server_(server), worker_(worker), opts_(opts), executor_(socket.get_executor()),
         stream_(std::move(socket)) {
     registry_it_ = worker_.sessions.insert(worker_.sessions.end(), this);
+    buffer_.reserve(8 * 1024);  // most request heads and bodies in one read (Beast reads by capacity)
   }
   ~Session() override {
     worker_.sessions.erase(registry_it_);
