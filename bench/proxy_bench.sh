@@ -12,7 +12,7 @@
 #   BENCH_PROXY_WORKERS [1]   nginx worker_processes and Meridian server.workers (same for both)
 #   BENCH_SIM_THREADS [1]     meridian-sim --threads
 #   BENCH_SIM_TPS [0]         meridian-sim --tps (0: as fast as possible; ttft is 0 too)
-#   BENCH_WRK_THREADS [2]     wrk -t
+#   BENCH_WRK_THREADS [1]     wrk -t (1: on 2 cores a second wrk thread competes with the proxy itself)
 #   BENCH_WARMUP [1]          seconds of unmeasured load per target and mode before measuring
 #   BENCH_MAX_TOKENS [16]     max_tokens in each request
 #   MERIDIAN_BUILD_DIR [build/release]
@@ -31,7 +31,7 @@ read -r -a targets <<<"${BENCH_TARGETS:-direct nginx meridian}"
 workers="${BENCH_PROXY_WORKERS:-1}"
 sim_threads="${BENCH_SIM_THREADS:-1}"
 sim_tps="${BENCH_SIM_TPS:-0}"
-wrk_threads="${BENCH_WRK_THREADS:-2}"
+wrk_threads="${BENCH_WRK_THREADS:-1}"
 warmup="${BENCH_WARMUP:-1}"
 export BENCH_MAX_TOKENS="${BENCH_MAX_TOKENS:-16}"
 export BENCH_MODEL=sim-small
