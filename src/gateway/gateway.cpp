@@ -288,28 +288,41 @@ asio::awaitable<void> Gateway::Dispatch(net::Request& request, net::Responder& o
 // Chat completions and embeddings: validate what the gateway itself needs, leave the rest to
 // the backend (which validates the full schema and answers in the same error format).
 
-asio::awaitable<void> Gateway::ChatCompletions(net::Request& request, net::Responder& out, RequestContext& ctx) {
+namespace {
+
+// What every model-addressed API body shares: a JSON content type, a JSON object, and a
+// non-empty "model" string of at most 256 characters (it is echoed in errors and logs).
+struct ModelRequest {
+  json::object body;
+  std::string model;
+};
+
+core::Result<ModelRequest> ParseModelRequest(const net::Request& request) {
   if (!IsJsonContentType(request[http::field::content_type])) {
-    co_await ReplyError(out, ctx,
-                        core::Fail(ErrorCode::kUnsupportedMediaType, "Content-Type must be application/json").error());
-    co_return;
+    return core::Fail(ErrorCode::kUnsupportedMediaType, "Content-Type must be application/json");
   }
   auto parsed = ParseJsonObject(request.body());
+  if (!parsed) return std::unexpected(std::move(parsed.error()));
+  const json::value* model = parsed->if_contains("model");
+  if (!model || !model->is_string() || model->as_string().empty()) {
+    return std::unexpected(Invalid("'model' is required and must be a non-empty string", "model"));
+  }
+  if (model->as_string().size() > 256) {
+    return std::unexpected(Invalid("'model' is longer than 256 characters", "model"));
+  }
+  std::string name(model->as_string());
+  return ModelRequest{std::move(*parsed), std::move(name)};
+}
+
+}  // namespace
+
+asio::awaitable<void> Gateway::ChatCompletions(net::Request& request, net::Responder& out, RequestContext& ctx) {
+  auto parsed = ParseModelRequest(request);
   if (!parsed) {
     co_await ReplyError(out, ctx, parsed.error());
     co_return;
   }
-  json::object& body = *parsed;
-
-  const json::value* model = body.if_contains("model");
-  if (!model || !model->is_string() || model->as_string().empty()) {
-    co_await ReplyError(out, ctx, Invalid("'model' is required and must be a non-empty string", "model"));
-    co_return;
-  }
-  if (model->as_string().size() > 256) {
-    co_await ReplyError(out, ctx, Invalid("'model' is longer than 256 characters", "model"));
-    co_return;
-  }
+  json::object& body = parsed->body;
   const json::value* messages = body.if_contains("messages");
   if (!messages || !messages->is_array() || messages->as_array().empty()) {
     co_await ReplyError(out, ctx, Invalid("'messages' is required and must be a non-empty array", "messages"));
@@ -338,7 +351,7 @@ asio::awaitable<void> Gateway::ChatCompletions(net::Request& request, net::Respo
       wants_usage = iu->as_bool();
     }
   }
-  ctx.model = model->as_string();
+  ctx.model = std::move(parsed->model);
   ctx.stream = stream;
   auto route = ctx.snapshot->Resolve(ctx.model);
   if (!route) {
@@ -365,28 +378,18 @@ asio::awaitable<void> Gateway::ChatCompletions(net::Request& request, net::Respo
 }
 
 asio::awaitable<void> Gateway::Embeddings(net::Request& request, net::Responder& out, RequestContext& ctx) {
-  if (!IsJsonContentType(request[http::field::content_type])) {
-    co_await ReplyError(out, ctx,
-                        core::Fail(ErrorCode::kUnsupportedMediaType, "Content-Type must be application/json").error());
-    co_return;
-  }
-  auto parsed = ParseJsonObject(request.body());
+  auto parsed = ParseModelRequest(request);
   if (!parsed) {
     co_await ReplyError(out, ctx, parsed.error());
     co_return;
   }
-  json::object& body = *parsed;
-  const json::value* model = body.if_contains("model");
-  if (!model || !model->is_string() || model->as_string().empty() || model->as_string().size() > 256) {
-    co_await ReplyError(out, ctx, Invalid("'model' is required and must be a non-empty string", "model"));
-    co_return;
-  }
+  json::object& body = parsed->body;
   const json::value* input = body.if_contains("input");
   if (!input || !(input->is_string() || input->is_array())) {
     co_await ReplyError(out, ctx, Invalid("'input' is required and must be a string or an array", "input"));
     co_return;
   }
-  ctx.model = model->as_string();
+  ctx.model = std::move(parsed->model);
   auto route = ctx.snapshot->Resolve(ctx.model);
   if (!route) {
     co_await ReplyError(out, ctx, route.error());
