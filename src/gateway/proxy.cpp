@@ -196,7 +196,7 @@ asio::awaitable<void> Gateway::RelayStream(net::Responder& out, RequestContext& 
   }
 
   net::SseParser parser;
-  std::string pending;  // the translation of one upstream read, written as one chunk
+  std::string pending;  // translated events that arrived together, written as one chunk
   bool saw_done = false;
   std::optional<core::Error> failure;
   auto on_event = [&](const net::SseEvent& event) {
