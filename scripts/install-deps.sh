@@ -16,7 +16,7 @@ packages=(
   build-essential g++ cmake ninja-build pkg-config
   libboost1.81-dev libboost-json1.81-dev libssl-dev ca-certificates
   libyaml-cpp-dev libfmt-dev libspdlog-dev libcli11-dev libsqlite3-dev
-  libgtest-dev libgmock-dev libbenchmark-dev libhyperscan-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libhyperscan-dev libgoogle-perftools-dev valgrind
   nginx-light wrk openssl curl procps
 )
 
