@@ -36,12 +36,18 @@ enum class Check {
   kBrCpf,
   kEmail,
   kPhone,
+  kPhoneContext,  // bare national format: phone shape and a context word next to it
   kIpv4,
   kIpv6,
   kTokenBody,   // secret with a fixed prefix: body must mix letters and digits
+  kMixedBody,   // like kTokenBody, or upper and lower case letters (base62 without digits)
+  kSalesforceId,  // 00D org id: letters and digits, both cases or a digit after the prefix
   kUrlCred,     // scheme://user:pass@host: password must not be a placeholder
   kAssignment,  // password = "...": span narrowed to the value, placeholders dropped
+  kKeyedValue,  // value after a strong credential context (IDENTIFIED BY, CURLOPT_PASSWORD)
+  kDefinedValue,  // key "value" without '=': as kAssignment, and the value mixes kinds
   kPemBlock,    // PEM header: span extended to the matching END line when present
+  kLineStart,   // only blanks between the line start and the match: span starts at the line
 };
 
 // Where a match starts. Hyperscan's start-of-match tracking is costly for patterns that begin
@@ -53,6 +59,8 @@ enum class Start {
   kUrl,    // walk back to '@', then to "://", then over the scheme
   kRun,    // walk back over token characters [A-Za-z0-9_.-]
   kValue,  // walk back over a credential value (no space, quote, '<', '>', ',', ';')
+  kLevel,  // walk back over trailing blanks to a classification level word (TOP SECRET, ...)
+  kNumber,  // walk back over a written number: digits, blanks, '(', ')', '.', '-'
 };
 
 struct PatternDef {
@@ -82,6 +90,11 @@ constexpr PatternDef kPatterns[] = {
      DataClass::kPhone, Check::kPhone},
     // National numbers with trunk prefix 0 written in groups: 07700 900 123, 01 23 45 67 89.
     {R"(\b0[1-9]\d{0,3}(?:[ .\-]\d{2,4}){2,4}\b)", 0, DataClass::kPhone, Check::kPhone},
+    // Bare national numbers (467 3395, 60-56-85-91, (37) 788-063, 5403926876): claimed only
+    // next to a phone context word (Phone:, Mobile:, fax, call me at, ... office).
+    {R"((?:\(\d{2,4}\) ?|\b\d{2,5}[ .\-])\d{2,8}(?:[ .\-]\d{2,8}){0,3}(?:x\d{1,5})?\b)", 0,
+     DataClass::kPhone, Check::kPhoneContext, Start::kNumber},
+    {R"(\b\d{10}\b)", 0, DataClass::kPhone, Check::kPhoneContext, Start::kNumber},
 
     // --- IP addresses ---------------------------------------------------------------------
     {R"(\b(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}\b)", 0,
@@ -117,12 +130,12 @@ constexpr PatternDef kPatterns[] = {
     {R"(\b\d{11}\b)", 0, DataClass::kBrCpf, Check::kBrCpf},
 
     // --- secrets: vendor key formats ------------------------------------------------------
-    {R"(\b(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z2-7]{16}\b)", 0,
+    {R"(\b(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA|A3T[A-Z0-9])[A-Z0-9]{16}\b)", 0,
      DataClass::kSecret, Check::kNone},
     {R"(\bgh[pousr]_[A-Za-z0-9]{36,251}\b)", 0, DataClass::kSecret, Check::kNone},
     {R"(\bgithub_pat_[A-Za-z0-9_]{60,}\b)", 0, DataClass::kSecret, Check::kNone, Start::kRun},
     {R"(\bglpat-[A-Za-z0-9_\-]{20,64}\b)", 0, DataClass::kSecret, Check::kNone, Start::kRun},
-    {R"(\bgl(?:dt|rt|ptt|ft|cbt|imt|agent|oas|soat|wt)-[A-Za-z0-9_\-]{20,80}\b)", 0,
+    {R"(\bgl(?:dt|rt|rtr|ptt|ft|ffct|cbt|imt|agent|oas|soat|wt)-[A-Za-z0-9_\-]{20,80}\b)", 0,
      DataClass::kSecret, Check::kNone},
     {R"(\bxox[abposre]-[A-Za-z0-9\-]{10,}\b)", 0, DataClass::kSecret, Check::kTokenBody, Start::kRun},
     {R"(https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/]{20,120})", 0,
@@ -138,15 +151,15 @@ constexpr PatternDef kPatterns[] = {
      Check::kTokenBody, Start::kRun},
     {R"(\bsk-[a-f0-9]{32}\b)", 0, DataClass::kSecret, Check::kTokenBody},  // DeepSeek and kin
     {R"(\bgsk_[A-Za-z0-9]{52}\b)", 0, DataClass::kSecret, Check::kNone},
-    {R"(\bhf_[A-Za-z0-9]{34,40}\b)", 0, DataClass::kSecret, Check::kTokenBody},
+    {R"(\bhf_[A-Za-z0-9]{34,40}\b)", 0, DataClass::kSecret, Check::kMixedBody},
     {R"(\bAIza[0-9A-Za-z_\-]{35}(?:\b|$))", 0, DataClass::kSecret, Check::kNone},
     {R"(\bGOCSPX-[A-Za-z0-9_\-]{28}\b)", 0, DataClass::kSecret, Check::kNone},
     {R"(\bya29\.[A-Za-z0-9_\-]{30,})", 0, DataClass::kSecret, Check::kNone, Start::kRun},
     {R"(\bnpm_[A-Za-z0-9]{36}\b)", 0, DataClass::kSecret, Check::kTokenBody},
     {R"(\bpypi-AgEIcHlwaS5vcmc[A-Za-z0-9_\-]{50,})", 0, DataClass::kSecret, Check::kNone, Start::kRun},
-    {R"(\bdckr_pat_[A-Za-z0-9_\-]{27,})", 0, DataClass::kSecret, Check::kNone, Start::kRun},
+    {R"(\bdckr_(?:pat|oat)_[A-Za-z0-9_\-]{27,})", 0, DataClass::kSecret, Check::kNone, Start::kRun},
     {R"(\bdo[opr]_v1_[a-f0-9]{64}\b)", 0, DataClass::kSecret, Check::kNone},
-    {R"(\bSG\.[A-Za-z0-9_\-]{22}\.[A-Za-z0-9_\-]{43}\b)", 0, DataClass::kSecret, Check::kNone},
+    {R"(\bSG\.[A-Za-z0-9_\-]{16,32}\.[A-Za-z0-9_\-]{16,64}\b)", 0, DataClass::kSecret, Check::kNone},
     {R"(\bshp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}\b)", 0, DataClass::kSecret, Check::kNone},
     {R"(\bfigd_[A-Za-z0-9_\-]{40}\b)", 0, DataClass::kSecret, Check::kNone},
     {R"(\bATATT3[A-Za-z0-9_\-=]{150,})", 0, DataClass::kSecret, Check::kNone},
@@ -157,9 +170,9 @@ constexpr PatternDef kPatterns[] = {
     {R"(\bsq0(?:atp|csp)-[A-Za-z0-9_\-]{22,60}\b)", 0, DataClass::kSecret, Check::kNone},
     {R"(\bEAAA[A-Za-z0-9_\-]{60}\b)", 0, DataClass::kSecret, Check::kTokenBody},
     {R"(\bNRAK-[A-Z0-9]{27}\b)", 0, DataClass::kSecret, Check::kNone},
-    {R"(\bphc_[A-Za-z0-9]{43}\b)", 0, DataClass::kSecret, Check::kNone},
+    {R"(\bph[acrsx]_[A-Za-z0-9]{39,64}\b)", 0, DataClass::kSecret, Check::kMixedBody},  // PostHog
     {R"(\bpscale_(?:tkn|pw|oauth)_[A-Za-z0-9_\-.]{32,64}\b)", 0, DataClass::kSecret, Check::kNone},
-    {R"(\bsbp_[a-f0-9]{40}\b)", 0, DataClass::kSecret, Check::kNone},
+    {R"(\bsbp_(?:v0_)?[a-f0-9]{40}\b)", 0, DataClass::kSecret, Check::kNone},
     {R"(\bPMAK-[a-f0-9]{24}-[a-f0-9]{34}\b)", 0, DataClass::kSecret, Check::kNone},
     {R"(\bsqu_[a-f0-9]{40}\b)", 0, DataClass::kSecret, Check::kNone},
     {R"(\bglsa_[A-Za-z0-9]{32}_[a-fA-F0-9]{8}\b)", 0, DataClass::kSecret, Check::kNone},
@@ -177,8 +190,66 @@ constexpr PatternDef kPatterns[] = {
     {R"(\bda2-[a-z0-9]{26}\b)", 0, DataClass::kSecret, Check::kTokenBody},
     {R"(\bamzn\.mws\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b)", 0,
      DataClass::kSecret, Check::kNone},
-    {R"(\b[MNO][A-Za-z\d]{23,25}\.[\w\-]{6}\.[\w\-]{27,38}\b)", 0, DataClass::kSecret,
-     Check::kTokenBody, Start::kRun},  // Discord bot token
+    // More provider formats (prefixes from the providers' published token formats).
+    {R"(\bbedrock-api-key-[A-Za-z0-9+/=]{20,200})", 0, DataClass::kSecret, Check::kMixedBody},
+    {R"(\bakab-[a-z0-9]{16}-[a-z0-9]{16}\b)", 0, DataClass::kSecret, Check::kTokenBody},
+    {R"([A-Za-z0-9_~.\-]{3}\dQ~[A-Za-z0-9_~.\-]{31,34})", 0, DataClass::kSecret,
+     Check::kTokenBody},  // Azure AD client secret
+    {R"(\bcf(?:at|ut|k)_[A-Za-z0-9]{40,50}\b)", 0, DataClass::kSecret, Check::kMixedBody},
+    {R"(https://(?:ptb\.|canary\.)?discord(?:app)?\.com/api/webhooks/\d{17,20}/[A-Za-z0-9_\-]{60,68})",
+     0, DataClass::kSecret, Check::kNone},
+    {R"(\bSWMTKN-1-[a-z0-9]{50}-[a-z0-9]{25}\b)", 0, DataClass::kSecret, Check::kNone},
+    {R"(\bSWMKEY-1-[A-Za-z0-9+/]{43}\b)", 0, DataClass::kSecret, Check::kNone},
+    {R"(\bdp\.(?:pt|st|sa|ct|scim|audit)\.[A-Za-z0-9]{40,44}\b)", 0, DataClass::kSecret,
+     Check::kMixedBody},
+    {R"(\bsl\.[A-Za-z0-9_\-]{130,160})", 0, DataClass::kSecret, Check::kTokenBody},  // Dropbox
+    {R"(\bdt0c01\.[A-Z0-9]{24}\.[A-Z0-9]{64}\b)", 0, DataClass::kSecret, Check::kNone},
+    {R"(\bGR1348941[A-Za-z0-9_\-]{20}\b)", 0, DataClass::kSecret, Check::kNone},
+    {R"(\b_gitlab_session=[a-f0-9]{32}\b)", 0, DataClass::kSecret, Check::kTokenBody},
+    {R"(\b1//0[A-Za-z0-9_\-]{40,})", 0, DataClass::kSecret, Check::kTokenBody},  // Google refresh
+    {R"(\b\d{12}-[a-z0-9]{32}\.apps\.googleusercontent\.com\b)", 0, DataClass::kSecret,
+     Check::kNone},
+    {R"(\bglc_[A-Za-z0-9+/]{32,400}={0,2})", 0, DataClass::kSecret, Check::kTokenBody},
+    {R"(\beyJrIjoi[A-Za-z0-9]{60,}={0,2})", 0, DataClass::kSecret, Check::kNone, Start::kRun},  // Grafana
+    {R"(\bhv[sbr]\.[A-Za-z0-9_\-]{24,})", 0, DataClass::kSecret, Check::kTokenBody, Start::kRun},
+    {R"(\b[A-Za-z0-9]{14}\.atlasv1\.[A-Za-z0-9_\-=]{60,70})", 0, DataClass::kSecret,
+     Check::kNone},
+    {R"(\bHRKU-[A-Za-z0-9_\-]{30,60}\b)", 0, DataClass::kSecret, Check::kTokenBody},
+    {R"(\bIGQVJ[A-Za-z0-9_\-]{100,})", 0, DataClass::kSecret, Check::kNone, Start::kRun},
+    {R"(\blin_api_[A-Za-z0-9]{40}\b)", 0, DataClass::kSecret, Check::kMixedBody},
+    {R"(\bllx-[A-Za-z0-9_\-]{48}\b)", 0, DataClass::kSecret, Check::kMixedBody},
+    {R"(\b[A-Za-z0-9]{32}-us\d{1,2}\b)", 0, DataClass::kSecret, Check::kTokenBody},  // Mailchimp
+    {R"(\bnfp_[A-Za-z0-9]{36,}\b)", 0, DataClass::kSecret, Check::kMixedBody, Start::kRun},
+    {R"(\bNR(?:BR|II|JS|AK|IQ|RA|SP|AA|EI)-[A-Za-z0-9_\-]{19,40}\b)", 0, DataClass::kSecret,
+     Check::kTokenBody},
+    {R"(\b[a-f0-9x]{36}NRAL\b)", 0, DataClass::kSecret, Check::kTokenBody},
+    {R"(\bntn_\d{11}[A-Za-z0-9]{35}\b)", 0, DataClass::kSecret, Check::kNone},
+    {R"(\bTlRMTVNTUAA[A-Za-z0-9+/]{20,}={0,2})", 0, DataClass::kSecret, Check::kNone,
+     Start::kValue},  // NTLM
+    {R"(\bAuthorization:\s{0,3}(?:NTLM|Negotiate) [A-Za-z0-9+/]{20,512}={0,2})", kCi,
+     DataClass::kSecret, Check::kNone},
+    {R"(\boy2[a-z0-9]{43}\b)", 0, DataClass::kSecret, Check::kTokenBody},  // NuGet
+    {R"(\baccess_token\$production\$[a-z0-9]{16}\$[a-f0-9]{32}\b)", 0, DataClass::kSecret,
+     Check::kNone},
+    {R"(\bpplx-[A-Za-z0-9]{48}\b)", 0, DataClass::kSecret, Check::kMixedBody},
+    {R"(\bPMAT-[A-Z0-9]{26}\b)", 0, DataClass::kSecret, Check::kTokenBody},
+    {R"(\brubygems_[a-f0-9]{48}\b)", 0, DataClass::kSecret, Check::kNone},
+    {R"(\b00D[A-Za-z0-9]{12,15}\b)", 0, DataClass::kSecret, Check::kSalesforceId},
+    {R"(\b00D[A-Za-z0-9]{12}![A-Za-z0-9_.]{80,200})", 0, DataClass::kSecret, Check::kNone},
+    {R"(\b3MVG[A-Za-z0-9_.]{80,100})", 0, DataClass::kSecret, Check::kTokenBody},
+    {R"(\bsntrys_eyJ[A-Za-z0-9+/=_]{80,})", 0, DataClass::kSecret, Check::kNone, Start::kRun},
+    {R"(\bsntryu_[a-f0-9]{64}\b)", 0, DataClass::kSecret, Check::kNone},
+    {R"(\bxapp-\d-[A-Z0-9]{9,12}-\d{10,14}-[a-f0-9]{40,70}\b)", 0, DataClass::kSecret,
+     Check::kNone},
+    {R"(\b\d{8,10}:AA[A-Za-z0-9_\-]{33}\b)", 0, DataClass::kSecret, Check::kNone},  // Telegram
+    {R"(\btvly-[A-Za-z0-9]{32}\b)", 0, DataClass::kSecret, Check::kMixedBody},
+    {R"(\b(?:SK|AC)[0-9a-fA-F]{32}\b)", 0, DataClass::kSecret, Check::kTokenBody},  // Twilio
+    {R"(\bAAAAAAAAAAAAAAAAAAAAA[A-Za-z0-9%]{30,})", 0, DataClass::kSecret,
+     Check::kTokenBody, Start::kValue},  // X app-only bearer
+    {R"(\bvc[pikar]_[A-Za-z0-9]{40,60}\b)", 0, DataClass::kSecret, Check::kMixedBody},  // Vercel
+    {R"(\bwx[a-f0-9]{16}\b)", 0, DataClass::kSecret, Check::kTokenBody},  // WeChat app id
+    {R"(\bcosmo_[a-f0-9]{32}\b)", 0, DataClass::kSecret, Check::kTokenBody},
+    {R"(\bxai-[A-Za-z0-9]{80}\b)", 0, DataClass::kSecret, Check::kMixedBody},
     // Private keys: the PEM header, and the whole block when it is there.
     // Private keys: the PEM header; the span is extended over the body to the END marker.
     {R"(-----BEGIN[A-Z0-9 ]{0,30} PRIVATE KEY(?: BLOCK)?-----)", 0, DataClass::kSecret,
@@ -196,11 +267,30 @@ constexpr PatternDef kPatterns[] = {
     // Assignments to a credential-named key: password = "...", "api_key": "...".
     // Key names end the identifier (AwsSecretKey, db_password, "api_key"); short ones (pw,
     // pass, key) need a boundary or '_' before them.
-    {R"((?:password|passwd|passwort|passphrase|secret|secret[ _\-]?(?:access[ _\-]?)?key|api[_\-]?key|apikey|access[ _\-]?key|access[_\-]?token|auth[_\-]?token|client[_\-]?secret|private[_\-]?key|token|credentials?|(?:\b|_)(?:pwd|pw|pass|key))["']?\s{0,3}(?::=|=>|==|=|:)\s{0,3}[bru]?["'`]?[^\s"'`<>,;]{4,256})",
+    {R"((?:passwords?|passwd|passwort|pswd|psswd|pswrd|psword|psswrd|pssword|paswd|paswrd|pasword|passphrase|secret|secret[ _\-]?(?:access[ _\-]?)?key|api[_\-]?key|apikey|access[ _\-]?key|access[_\-]?token|auth[_\-]?token|client[_\-]?secret|private[_\-]?key|token|credentials?|authori[sz]ation|authentication|nonce|(?:\b|_)(?:pwd|pw|pass|key))["']?\s{0,3}(?::=|=>|===|==|!==|!=|=|:)\s{0,3}[bru]?(?:["'`]|&quot;|&#34;|&#39;)?[^\s"'`<>,;]{4,256})",
      kCi, DataClass::kSecret, Check::kAssignment, Start::kValue},
-    // Command-line flags: --password X, -Password 'X', --passphrase X, --token X.
-    {R"((?:\s|^)--?(?:password|passwd|passphrase|pass|pw|token|secret|api-key)[ =]["']?[^\s"'`<>,;\-][^\s"'`<>,;]{3,255})",
+    // A key followed by a quoted value without '=': #define PASSWORD "x", SET password "x",
+    // define('PASSWORD', 'x'); and unquoted after #define / %define / %global. (A leading
+    // "define|set" alternative cost a tenth of the prose scan: "set" is a common word.)
+    {R"((?:passwords?|passwd|passwort|pswd|psswd|pswrd|psword|psswrd|pssword|paswd|paswrd|pasword|passphrase|secret|secret[ _\-]?(?:access[ _\-]?)?key|api[_\-]?key|apikey|access[ _\-]?key|access[_\-]?token|auth[_\-]?token|client[_\-]?secret|private[_\-]?key|token|credentials?|authori[sz]ation|authentication|nonce|(?:\b|_)(?:pwd|pw|pass|key))["']?\s{0,3},?\s{1,3}\\?["'][^\s"'`<>,;\\]{4,256})", kCi, DataClass::kSecret,
+     Check::kDefinedValue, Start::kValue},
+    {R"((?:#|%)(?:define|global)\s{1,3}(?:passwords?|passwd|passwort|pswd|psswd|pswrd|psword|psswrd|pssword|paswd|paswrd|pasword|passphrase|secret|secret[ _\-]?(?:access[ _\-]?)?key|api[_\-]?key|apikey|access[ _\-]?key|access[_\-]?token|auth[_\-]?token|client[_\-]?secret|private[_\-]?key|token|credentials?|authori[sz]ation|authentication|nonce|(?:\b|_)(?:pwd|pw|pass|key))\s{1,3}[^\s"'`<>,;\\]{4,256})", kCi,
+     DataClass::kSecret, Check::kDefinedValue, Start::kValue},
+    // Command-line flags: --password X, -Password 'X', --db-password X, --oauth2-bearer X.
+    {R"((?:\s|^)--?(?:[A-Za-z0-9]{1,20}[\-_]){0,3}(?:password|passwd|passphrase|pass|pw|token|secret|api-key|bearer)[ =]["']?[^\s"'`<>,;\-][^\s"'`<>,;]{3,255})",
      kCi, DataClass::kSecret, Check::kAssignment, Start::kValue},
+    // SQL: IDENTIFIED BY 'x', IDENTIFIED WITH plugin BY 'x', WITH/LOGIN/ENCRYPTED PASSWORD 'x'.
+    {R"(\b(?:IDENTIFIED(?:\s{1,3}WITH\s{1,3}["'`]?\w{1,40}["'`]?)?\s{1,3}(?:BY|AS)|(?:WITH|LOGIN|ENCRYPTED|UNENCRYPTED)\s{1,3}PASSWORD)\s{1,3}\\?["'`]?[^\s"'`<>,;\\]{4,128})",
+     kCi, DataClass::kSecret, Check::kKeyedValue, Start::kValue},
+    // libcurl options that carry a credential: CURLOPT_PASSWORD, CURLOPT_USERPWD, ...
+    {R"(\bCURLOPT_[A-Z0-9_]{0,20}(?:PASSWORD|PASSWD|PWD|BEARER)\s{0,3},\s{0,3}"[^"\s]{4,256})", 0,
+     DataClass::kSecret, Check::kKeyedValue, Start::kValue},
+    // PowerShell: ConvertTo-SecureString [-String] [-AsPlainText] [-Force] "x".
+    {R"(\bConvertTo-SecureString(?:\s{1,3}-[A-Za-z]{1,20}){0,4}\s{1,3}\\?["']?[^\s"'`<>,;\-\\$(][^\s"'`<>,;\\]{3,255})",
+     kCi, DataClass::kSecret, Check::kKeyedValue, Start::kValue},
+    // Private JSON Web Key: the "d" member (private exponent / EC private key).
+    {R"("d"\s{0,3}:\s{0,3}"[A-Za-z0-9_\-]{20,})", 0, DataClass::kSecret, Check::kMixedBody,
+     Start::kRun},
 
     // --- classification markings (upper case, banner or portion form) ---------------------
     {R"(\b(?:TOP SECRET|SECRET|CONFIDENTIAL|RESTRICTED)//[A-Z0-9][A-Z0-9 ,/\-]*[A-Z0-9])", 0,
@@ -209,14 +299,22 @@ constexpr PatternDef kPatterns[] = {
      0, DataClass::kClassificationMarking, Check::kNone},
     {R"(\b(?:NATO (?:SECRET|CONFIDENTIAL|RESTRICTED)|COSMIC TOP SECRET)\b)", 0,
      DataClass::kClassificationMarking, Check::kNone},
-    {R"(^[ \t]*(?:TOP SECRET|SECRET|CONFIDENTIAL|RESTRICTED)[ \t\r]*$)", kMl,
-     DataClass::kClassificationMarking, Check::kNone},
+    // A level alone on its line. Written without the leading "^[ \t]*" (which forced costly
+    // start-of-match tracking); the start and the line-start condition are checked afterwards.
+    {R"((?:TOP SECRET|SECRET|CONFIDENTIAL|RESTRICTED)[ \t\r]*$)", kMl,
+     DataClass::kClassificationMarking, Check::kLineStart, Start::kLevel},
     {R"(\((?:TS|S|C|R)//[A-Z0-9][A-Z0-9 ,/\-]*\))", 0, DataClass::kClassificationMarking,
      Check::kNone},
     {R"(\(TS\))", 0, DataClass::kClassificationMarking, Check::kNone},
-    {R"(^[ \t]*\(S\) )", kMl, DataClass::kClassificationMarking, Check::kNone},
+    {R"(\(S\) )", 0, DataClass::kClassificationMarking, Check::kLineStart},
     {R"(\bNOFORN\b)", 0, DataClass::kClassificationMarking, Check::kNone},
     {R"(\bREL TO USA(?:, ?[A-Z]{3,4})+\b)", 0, DataClass::kClassificationMarking, Check::kNone},
+
+    // Discord bot token: the first part is the base64 of a decimal user id (ASCII digits), so
+    // each 4-character group is [MNO][DTjz][AEIMQUYcgk][w-z0-5]; spelling out four groups
+    // keeps the automaton idle on prose (a bare [MNO] start cost a fifth of the prose scan).
+    {R"(\b(?:[MNO][DTjz][AEIMQUYcgk][w-z0-5]){4}[A-Za-z\d]{8,10}\.[\w\-]{6}\.[\w\-]{27,38}\b)", 0,
+     DataClass::kSecret, Check::kTokenBody, Start::kRun},
 };
 
 constexpr std::size_t kPatternCount = std::size(kPatterns);
@@ -232,15 +330,23 @@ constexpr const char* kGates[] = {
     R"(\d(?:[ \-./()]{0,2}\d){5,})",
     R"(\d\.\d{1,3}\.\d{1,3}\.\d)",
     R"([0-9A-Fa-f]:[0-9A-Fa-f]{0,4}:|::[0-9A-Fa-f])",
+    // Codice fiscale: its pattern starts with six letters and has no literal, which made it the
+    // costliest stage-1 pattern. Gates: the year's last digit, month letter, day and town code
+    // (covers up to five omocodia substitutions), or day + town code + check letter (covers an
+    // omocodic year, e.g. AXXFAXTTD41H501D).
+    R"(\d[ABCDEHLMPRST][0-9LMNP-V]{2}[A-Z][0-9LMNP-V]{3}[A-Z]\b)",
+    R"(\d\d[A-Z]\d{3}[A-Z]\b)",
 };
 constexpr unsigned kGateBase = 1000;  // gate ids in the stage-1 database
-constexpr std::size_t kGateBefore = 96;
+// Window margins around a gate hit. Before: the longest stage-2 match that starts before its
+// first gate hit is a grouped IBAN (34 characters + 8 spaces); 64 covers it (was 96; the
+// smaller windows are ~2% of the prose scan).
+constexpr std::size_t kGateBefore = 64;
 constexpr std::size_t kGateAfter = 64;
 
 bool IsStage2(DataClass c) {
   switch (c) {
     case DataClass::kEmail:
-    case DataClass::kItCodiceFiscale:
     case DataClass::kSecret:
     case DataClass::kClassificationMarking:
       return false;
@@ -295,6 +401,70 @@ bool CheckPhone(std::string_view t) {
   return digits == 10 || digits == 11;
 }
 
+// Case-insensitive: does all[.., end) end with the lower-case word `w`?
+bool EndsWithWordCi(std::string_view all, std::size_t end, std::string_view w) {
+  if (end < w.size()) return false;
+  const std::size_t at = end - w.size();
+  for (std::size_t i = 0; i < w.size(); ++i) {
+    char c = all[at + i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c != w[i]) return false;
+  }
+  return at == 0 || !IsAlphaC(all[at - 1]);
+}
+
+bool StartsWithCi(std::string_view all, std::size_t from, std::string_view w) {
+  if (all.size() - from < w.size()) return false;
+  for (std::size_t i = 0; i < w.size(); ++i) {
+    char c = all[from + i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c != w[i]) return false;
+  }
+  return true;
+}
+
+// A number written without a country code, NANP shape or trunk 0 is a phone number only if
+// the text says so: a label or phrase just before it ("Phone:", "Mobile:\n", "call me at"),
+// or "office" / "fax" right after it. Never claimed on digits alone.
+bool PhoneContext(std::string_view all, std::size_t b, std::size_t e) {
+  std::size_t k = b;
+  while (k > 0 && b - k < 4 &&
+         std::string_view(" \t\r\n:#.-").find(all[k - 1]) != std::string_view::npos) {
+    --k;
+  }
+  constexpr std::string_view kLabels[] = {
+      "phone", "tel", "telephone", "mobile", "cell", "fax", "desk", "whatsapp", "sms",
+      "call me at", "call me on", "reach me at", "reach me on", "text me at", "answering at",
+      "messages to", "my registered", "phone number", "phone no", "mob", "ph"};
+  for (std::string_view w : kLabels) {
+    if (EndsWithWordCi(all, k, w)) return true;
+  }
+  std::size_t a = e;
+  while (a < all.size() && a - e < 3 && (all[a] == ' ' || all[a] == '-' || all[a] == '\t')) ++a;
+  if (a == e) return false;
+  for (std::string_view w : {"office", "fax", "mobile", "home"}) {
+    if (StartsWithCi(all, a, w)) return true;
+  }
+  return false;
+}
+
+bool CheckPhoneContext(std::string_view all, std::size_t b, std::size_t e) {
+  if (!PhoneContext(all, b, e)) return false;
+  const std::string_view t = all.substr(b, e - b);
+  int digits = 0;
+  for (char c : t) {
+    if (c == 'x') break;
+    if (IsDigitC(c)) ++digits;
+  }
+  if (digits < 7 || digits > 13) return false;
+  // Dates and times are not phone numbers: 2024-01-02, 12.05.2023.
+  if (t.size() >= 10 && IsDigitC(t[0]) && IsDigitC(t[3]) && (t[4] == '-' || t[4] == '.') &&
+      (t[0] == '1' || t[0] == '2')) {
+    return false;
+  }
+  return true;
+}
+
 // Dotted quad not embedded in a longer dotted run (version numbers such as 1.2.3.4.5).
 bool CheckIpv4(std::string_view all, std::size_t b, std::size_t e) {
   if (b >= 2 && all[b - 1] == '.' && IsDigitC(all[b - 2])) return false;
@@ -346,6 +516,15 @@ bool CheckTokenBody(std::string_view t) {
   return digit && (lower || upper);
 }
 
+bool CheckMixedBody(std::string_view t) {
+  bool lower = false, upper = false;
+  for (char c : t) {
+    lower = lower || (c >= 'a' && c <= 'z');
+    upper = upper || (c >= 'A' && c <= 'Z');
+  }
+  return CheckTokenBody(t) || (lower && upper);
+}
+
 bool IsPlaceholder(std::string_view v) {
   if (v.empty()) return true;
   const char f = v.front();
@@ -372,7 +551,8 @@ constexpr std::string_view kCredentialKeys[] = {
     "password", "passwd", "passwort", "pwd", "passphrase", "secret", "secretkey", "secret_key",
     "apikey", "api_key", "accesskey", "access_key", "accesstoken", "access_token", "authtoken",
     "auth_token", "clientsecret", "client_secret", "privatekey", "private_key", "token",
-    "credential", "credentials", "key", "pw", "pass", "pwd", "passwords"};
+    "credential", "credentials", "key", "pw", "pass", "pwd", "passwords", "authorization",
+    "authorisation", "authentication", "nonce"};
 
 bool EndsWithKey(std::string_view key) {
   while (!key.empty() && (key.back() == '"' || key.back() == '\'')) key.remove_suffix(1);
@@ -389,33 +569,116 @@ bool EndsWithKey(std::string_view key) {
   return false;
 }
 
+// Key names that mean a password: password, passwd, pwd, pw, pass, passphrase, secret and the
+// shorthand spellings pswd, psswd, pswrd, psword, paswd, ... (p a? s s? w (o? r)? d).
+bool IsPasswordKey(std::string_view key) {
+  auto ends = [&](std::string_view w) {
+    return key.size() >= w.size() && key.compare(key.size() - w.size(), w.size(), w) == 0;
+  };
+  if (ends("passwort") || ends("pw") || ends("pass") || ends("passphrase") || ends("secret")) {
+    return true;
+  }
+  std::string_view k = key;
+  if (!k.empty() && k.back() == 's') k.remove_suffix(1);
+  if (k.empty() || k.back() != 'd') return false;
+  k.remove_suffix(1);
+  if (!k.empty() && k.back() == 'r') {
+    k.remove_suffix(1);
+    if (!k.empty() && k.back() == 'o') k.remove_suffix(1);
+  }
+  if (k.empty() || k.back() != 'w') return false;
+  k.remove_suffix(1);
+  if (k.empty() || k.back() != 's') return false;
+  k.remove_suffix(1);
+  if (!k.empty() && k.back() == 's') k.remove_suffix(1);
+  if (!k.empty() && k.back() == 'a') k.remove_suffix(1);
+  return !k.empty() && k.back() == 'p';
+}
+
+constexpr std::string_view kEntities[] = {"&quot;", "&#34;", "&#39;"};
+
+// Drops what follows a value but is not part of it: an HTML-escaped closing quote ("&quot"
+// up to the ';' the value pattern stops at) and closing brackets with no opening one inside
+// the value ("(pw:abc)").
+void TrimValueEnd(std::string_view all, std::size_t b, std::size_t& e) {
+  for (std::string_view ent : kEntities) {
+    const std::string_view stem = ent.substr(0, ent.size() - 1);
+    const std::string_view v = all.substr(b, e - b);
+    const std::size_t at = v.find(stem);
+    if (at != std::string_view::npos) e = b + at;
+  }
+  while (e > b) {
+    const char c = all[e - 1];
+    const char open = c == ')' ? '(' : c == ']' ? '[' : c == '}' ? '{' : 0;
+    if (open == 0 || all.substr(b, e - b).find(open) != std::string_view::npos) break;
+    --e;
+  }
+}
+
+// Characters between a key and its value: blanks, quotes, separators, "define(" punctuation.
+bool IsKeyValueGap(char c) {
+  return std::string_view(" \t\"'`:=>-,(\\!").find(c) != std::string_view::npos;
+}
+
+// Value shape shared by the assignment checks: not a placeholder, not code.
+bool PlausibleValue(std::string_view run) {
+  if (run.size() < 4 || IsPlaceholder(run)) return false;
+  // Calls, templates and member access are code, not values: getToken(), {{ secret }},
+  // user.password, ${VAR}, $(cmd).
+  if (run.find_first_of("(){}[]") != std::string_view::npos) return false;
+  if (run.find("${") != std::string_view::npos || run.find("$(") != std::string_view::npos) {
+    return false;
+  }
+  bool dotted_identifier = IsAlphaC(run[0]) && run.find('.') != std::string_view::npos;
+  for (char c : run) {
+    dotted_identifier = dotted_identifier && (IsAlphaC(c) || c == '_' || c == '.');
+  }
+  return !dotted_identifier;
+}
+
 // password = "value": [b, e) is the run of value characters that ends the match. When the
-// key is glued to the value (password=abc), the run starts with the key: cut it off. Keep
-// only values that look like credentials, not prose ("the secret: always ...").
+// key is glued to the value (password=abc, host(pw:abc)), the run starts with the key: cut it
+// off. Keep only values that look like credentials, not prose ("the secret: always ...").
 bool CheckAssignment(std::string_view all, std::size_t& b, std::size_t& e) {
   std::string_view run = all.substr(b, e - b);
-  const std::size_t sep = run.find_first_of(":=");
-  if (sep != std::string_view::npos && sep > 0 && EndsWithKey(run.substr(0, sep))) {
+  for (std::size_t sep = run.find_first_of(":="); sep != std::string_view::npos && sep > 0;
+       sep = run.find_first_of(":=", sep + 1)) {
+    if (!EndsWithKey(run.substr(0, sep)) && !IsPasswordKey([&] {
+          std::string k;
+          for (std::size_t i = sep; i > 0 && IsAlphaC(run[i - 1]); --i) {
+            k.insert(k.begin(), static_cast<char>(run[i - 1] | 0x20));
+          }
+          return k;
+        }())) {
+      continue;
+    }
     std::size_t v = sep;
     while (v < run.size() && (run[v] == ':' || run[v] == '=' || run[v] == '>')) ++v;
     b += v;
-    run = run.substr(v);
+    break;
   }
+  bool quoted = b > 0 && (all[b - 1] == '"' || all[b - 1] == '\'' || all[b - 1] == '`');
+  for (std::string_view ent : kEntities) {
+    if (all.substr(b).starts_with(ent)) {
+      b += ent.size();
+      quoted = true;
+    }
+  }
+  TrimValueEnd(all, b, e);
+  if (e <= b) return false;
+  run = all.substr(b, e - b);
   // The key name before the value, to tell password-like keys from generic ones ("key").
   std::size_t k = b;
-  while (k > 0 && b - k < 8 && std::string_view(" \t\"'`:=>-").find(all[k - 1]) != std::string_view::npos) --k;
+  for (std::string_view ent : kEntities) {
+    if (k >= ent.size() && all.substr(k - ent.size(), ent.size()) == ent) k -= ent.size();
+  }
+  while (k > 0 && b - k < 12 && IsKeyValueGap(all[k - 1])) --k;
   std::size_t ks = k;
   while (ks > 0 && k - ks < 40 && (IsAlphaC(all[ks - 1]) || all[ks - 1] == '_')) --ks;
   std::string key(all.substr(ks, k - ks));
   for (char& c : key) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-  auto ends = [&](std::string_view w) {
-    return key.size() >= w.size() && key.compare(key.size() - w.size(), w.size(), w) == 0;
-  };
-  const bool strong = ends("password") || ends("passwd") || ends("passwort") || ends("pwd") ||
-                      ends("pw") || ends("pass") || ends("passphrase") || ends("secret") ||
-                      ends("passwords");
-  const bool quoted = b > 0 && (all[b - 1] == '"' || all[b - 1] == '\'' || all[b - 1] == '`');
-  if (run.size() < 4 || IsPlaceholder(run)) return false;
+  const bool strong = IsPasswordKey(key);
+  if (!PlausibleValue(run)) return false;
   bool digit = false, alpha = false, other = false;
   for (char c : run) {
     if (IsDigitC(c)) digit = true;
@@ -428,14 +691,29 @@ bool CheckAssignment(std::string_view all, std::size_t& b, std::size_t& e) {
   } else if (!digit || !alpha || run.size() < 8) {
     return false;  // generic keys ("key", "token") need a value that mixes letters and digits
   }
-  // Calls, templates and member access are code, not values: getToken(), {{ secret }},
-  // user.password.
-  if (run.find_first_of("(){}[]$") != std::string_view::npos) return false;
-  bool dotted_identifier = IsAlphaC(run[0]) && run.find('.') != std::string_view::npos;
-  for (char c : run) {
-    dotted_identifier = dotted_identifier && (IsAlphaC(c) || c == '_' || c == '.');
+  return true;
+}
+
+// The value after a context that only ever introduces a credential (IDENTIFIED BY,
+// CURLOPT_PASSWORD, ConvertTo-SecureString): quoted values are kept unless placeholders;
+// unquoted ones must mix character kinds (prose: "with password protection").
+bool CheckKeyedValue(std::string_view all, std::size_t& b, std::size_t& e) {
+  const bool quoted = b > 0 && (all[b - 1] == '"' || all[b - 1] == '\'' || all[b - 1] == '`');
+  TrimValueEnd(all, b, e);
+  if (e <= b) return false;
+  const std::string_view run = all.substr(b, e - b);
+  if (run.size() < 4 || IsPlaceholder(run)) return false;
+  if (run.find("${") != std::string_view::npos || run.find("$(") != std::string_view::npos) {
+    return false;
   }
-  return !dotted_identifier;
+  if (quoted) return true;
+  bool digit = false, alpha = false, other = false;
+  for (char c : run) {
+    if (IsDigitC(c)) digit = true;
+    else if (IsAlphaC(c)) alpha = true;
+    else other = true;
+  }
+  return run.size() >= 6 && int(digit) + int(alpha) + int(other) >= 2 && PlausibleValue(run);
 }
 
 bool CheckUrlCred(std::string_view t) {
@@ -475,6 +753,26 @@ bool RecoverStart(Start how, std::string_view all, std::size_t e, std::size_t& b
       while (i > 0 && e - i < 320 && IsValueChar(all[i - 1])) --i;
       b = i;
       return b < e;
+    case Start::kNumber: {
+      while (i > 0 && e - i < 24 &&
+             (IsDigitC(all[i - 1]) || std::string_view(" ().-").find(all[i - 1]) != std::string_view::npos)) {
+        --i;
+      }
+      // Start at the first digit, or at a '(' right before one.
+      while (i < e && !IsDigitC(all[i]) && !(all[i] == '(' && i + 1 < e && IsDigitC(all[i + 1]))) ++i;
+      b = i;
+      return b < e;
+    }
+    case Start::kLevel: {
+      while (i > 0 && e - i < 4096 && (all[i - 1] == ' ' || all[i - 1] == '\t' || all[i - 1] == '\r')) --i;
+      for (std::string_view w : {"TOP SECRET", "SECRET", "CONFIDENTIAL", "RESTRICTED"}) {
+        if (i >= w.size() && all.substr(i - w.size(), w.size()) == w) {
+          b = i - w.size();
+          return true;
+        }
+      }
+      return false;
+    }
     case Start::kEmail: {
       while (i > 0 && all[i - 1] != '@' && IsHostChar(all[i - 1])) --i;
       if (i == 0 || all[i - 1] != '@') return false;
@@ -537,11 +835,42 @@ bool Confirm(const PatternDef& def, std::string_view all, std::size_t& b, std::s
       }
       return CheckPhone(t);
     }
+    case Check::kPhoneContext: {
+      if (b > 0 && (IsDigitC(all[b - 1]) || all[b - 1] == '.' || all[b - 1] == '-' ||
+                    all[b - 1] == '/' || all[b - 1] == '+' || IsAlphaC(all[b - 1]))) {
+        return false;
+      }
+      if (e < all.size() && (all[e] == '.' || all[e] == '/' || all[e] == ':') &&
+          e + 1 < all.size() && IsDigitC(all[e + 1])) {
+        return false;
+      }
+      return CheckPhoneContext(all, b, e);
+    }
     case Check::kIpv4: return CheckIpv4(all, b, e);
     case Check::kIpv6: return CheckIpv6(all, b, e);
     case Check::kTokenBody: return CheckTokenBody(t);
+    case Check::kMixedBody: return CheckMixedBody(t);
+    case Check::kSalesforceId: return t.size() >= 4 && CheckTokenBody(t.substr(3));
     case Check::kUrlCred: return CheckUrlCred(t);
     case Check::kAssignment: return CheckAssignment(all, b, e);
+    case Check::kKeyedValue: return CheckKeyedValue(all, b, e);
+    case Check::kDefinedValue: {
+      if (!CheckAssignment(all, b, e)) return false;
+      bool digit = false, alpha = false, other = false;
+      for (char c : all.substr(b, e - b)) {
+        if (IsDigitC(c)) digit = true;
+        else if (IsAlphaC(c)) alpha = true;
+        else other = true;
+      }
+      return e - b >= 6 && int(digit) + int(alpha) + int(other) >= 2;
+    }
+    case Check::kLineStart: {
+      std::size_t i = b;
+      while (i > 0 && (all[i - 1] == ' ' || all[i - 1] == '\t')) --i;
+      if (i > 0 && all[i - 1] != '\n') return false;
+      b = i;
+      return true;
+    }
     case Check::kPemBlock: {
       const std::size_t lim = std::min(all.size(), e + 16384);
       const std::size_t end_at = all.substr(0, lim).find("-----END", e);
@@ -572,8 +901,10 @@ constexpr std::size_t kMaxCandidates = 1 << 20;
 
 // Patterns whose longest match is the one wanted (no checksum may prefer a shorter one).
 constexpr bool Coalesces(const PatternDef& p) {
-  return p.check == Check::kNone || p.check == Check::kPemBlock || p.check == Check::kTokenBody || p.check == Check::kUrlCred ||
-         p.check == Check::kAssignment;
+  return p.check == Check::kNone || p.check == Check::kPemBlock || p.check == Check::kTokenBody ||
+         p.check == Check::kMixedBody || p.check == Check::kSalesforceId || p.check == Check::kUrlCred ||
+         p.check == Check::kAssignment || p.check == Check::kKeyedValue ||
+         p.check == Check::kDefinedValue;
 }
 
 int OnMatch(unsigned id, unsigned long long from, unsigned long long to, unsigned /*flags*/,
@@ -710,7 +1041,8 @@ core::Result<std::unique_ptr<Classifier>> Classifier::Create(const ClassifierOpt
     }
     if (IsStage2(def.cls)) {
       exprs2.push_back(def.regex);
-      flags2.push_back(def.flags | HS_FLAG_SOM_LEFTMOST);
+      // Start-of-match tracking unless the pattern's start is recovered from the text.
+      flags2.push_back(def.start == Start::kSom ? def.flags | HS_FLAG_SOM_LEFTMOST : def.flags);
       ids2.push_back(i);
       continue;
     }
@@ -719,10 +1051,12 @@ core::Result<std::unique_ptr<Classifier>> Classifier::Create(const ClassifierOpt
     ids.push_back(i);
   }
   if (!exprs2.empty()) {
+    // Gates go first: with them last, Hyperscan (5.4) built a database less than half as
+    // fast on prose (it depends on the order; measured with bench/classify_quality.sh).
     for (unsigned g = 0; g < std::size(kGates); ++g) {
-      exprs.push_back(kGates[g]);
-      flags.push_back(0);
-      ids.push_back(kGateBase + g);
+      exprs.insert(exprs.begin() + g, kGates[g]);
+      flags.insert(flags.begin() + g, 0u);
+      ids.insert(ids.begin() + g, kGateBase + g);
     }
     hs_compile_error_t* err2 = nullptr;
     if (hs_compile_multi(exprs2.data(), flags2.data(), ids2.data(),
@@ -861,7 +1195,8 @@ Classification Classifier::Scan(std::string_view text, Scratch& scratch) const {
       std::size_t keep = before;
       for (std::size_t k = before; k < candidates.size(); ++k) {
         Candidate cand = candidates[k];
-        if ((cand.from == 0 && lo > 0) || (cand.to == hi - lo && hi < text.size())) continue;
+        const bool som = kPatterns[cand.id].start == Start::kSom;
+        if ((som && cand.from == 0 && lo > 0) || (cand.to == hi - lo && hi < text.size())) continue;
         cand.from += lo;
         cand.to += lo;
         candidates[keep++] = cand;

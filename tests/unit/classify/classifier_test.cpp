@@ -126,6 +126,109 @@ TEST_F(ClassifierTest, NearMissesRejected) {
   ExpectNone("IBAN GB82WEST12345698765433");             // mod-97 fails
 }
 
+// Rules rewritten for scan speed keep their behaviour.
+TEST_F(ClassifierTest, SpeedRewritesKeepBehaviour) {
+  ExpectOne("header\n  TOP SECRET \nbody", DataClass::kClassificationMarking, "  TOP SECRET ");
+  ExpectNone("header\nNOT SECRET\nbody");           // level not alone on its line
+  ExpectNone("the word SECRET ends this line\n");
+  ExpectOne("(S) The source said", DataClass::kClassificationMarking, "(S) ");
+  ExpectNone("the file(S) are here");               // portion mark only at a line start
+  // Codice fiscale found through its stage-1 gates, with an omocodic year as well.
+  ExpectOne("CF AXXFAXTTD41H501D ok", DataClass::kItCodiceFiscale, "AXXFAXTTD41H501D");
+  ExpectNone("CF RSSMRA85T10A562T ok");             // check character wrong
+  // Discord bot token: first part is base64 of a decimal id.
+  const std::string discord = "MTIzNDU2Nzg5MDEyMzQ1Njc4OQ" + std::string(".E2-E4_.") +
+                              "Zig9V5mpMk-JybgCFvqSfgY9EoqWjkA5O_qDje";
+  ExpectOne("bot " + discord + " here", DataClass::kSecret, discord);
+  ExpectNone("bot QUJDREVGR0hJSktMTU5PUFFSU1RV.E2-E4_.Zig9V5mpMk-JybgCFvqSfgY9EoqWjkA5O_qDje");
+}
+
+TEST_F(ClassifierTest, MoreVendorFormats) {
+  const std::string body40 = "aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5bC7d";  // 40 mixed chars
+  const std::vector<std::string> hits = {
+      "AKIA" + std::string("0ON7V2DD57PL3JXM"),            // AWS id with the full alphabet
+      "cfat_" + body40,                                     // Cloudflare
+      "dckr_oat_" + std::string("fXUgJy1nU2WSbk_0vH2S-mcF-hLKJoB"),  // Docker
+      "glrtr-" + std::string("KZX7Mizo7RYFKh2JScz6aeqZ3WG8nxujE21QpZVIr"),  // GitLab runner
+      "HRKU-" + std::string("f1274537-88fb-deaf-beda-453bd9a496ef"),  // Heroku
+      "lin_api_" + body40,                                  // Linear
+      "pplx-" + body40 + "eF1gH3iJ",                        // Perplexity (48)
+      "phx_" + body40 + "kL5mN",                            // PostHog
+      "PMAT-" + std::string("9GP54SGZ7TS928P0BW1K3AN0WX"),  // Postman
+      "rubygems_" + std::string("2676e0138d75572e758e2b2252713061b8f26caf7f21630d"),
+      "sntryu_" + std::string(64, 'a').replace(3, 4, "1234"),  // Sentry user token
+      "tvly-" + body40.substr(0, 32),                      // Tavily
+      "vcp_" + body40,                                      // Vercel
+      "xai-" + body40 + body40,                             // xAI (80)
+      "508627689:AA" + std::string("EuLPKs-EhrjrYGnz60bnYNZqakf6HJxc0"),  // Telegram bot
+      "SK" + std::string("4D2F64E2A108CD72F648B1984C3B5A13"),  // Twilio key sid
+      "nfp_" + body40,                                      // Netlify
+  };
+  for (const std::string& token : hits) ExpectOne("v " + token + " end", DataClass::kSecret, token);
+  // Near misses: the prefix alone, a body of the wrong alphabet or length, prose words.
+  ExpectNone("cfat_ is a prefix; lin_api_short; pplx-short; PMAT-abc");
+  ExpectNone("vcp_" + std::string(40, 'a'));                // no mixed case, no digit
+  ExpectNone("SK" + std::string(32, 'F'));                  // no digit in the sid body
+  ExpectNone("wxabcdefabcdefabcd is a hex-ish word");       // no digit
+  ExpectNone("Salesforce org 00DABCDEFGHIJKL.");            // an id needs a digit after 00D
+}
+
+TEST_F(ClassifierTest, KeywordCredentialRules) {
+  // SQL.
+  ExpectOne("CREATE USER 'u'@'%' IDENTIFIED BY 'SqLpa5sW0rD';", DataClass::kSecret, "SqLpa5sW0rD");
+  ExpectOne("ALTER USER u IDENTIFIED WITH mysql_native_password BY 'Zq9!wE2r';",
+            DataClass::kSecret, "Zq9!wE2r");
+  ExpectOne("CREATE ROLE app WITH LOGIN PASSWORD Xy7pQ2wE;", DataClass::kSecret, "Xy7pQ2wE");
+  ExpectNone("IDENTIFIED BY 'password';");                 // placeholder
+  ExpectNone("Protect the archive with password protection.");  // prose
+  // libcurl and PowerShell.
+  ExpectOne(R"(easy_setopt(curl, CURLOPT_PASSWORD, "KiASRCRiGFLPDiIdZZ");)", DataClass::kSecret,
+            "KiASRCRiGFLPDiIdZZ");
+  ExpectNone(R"(easy_setopt(curl, CURLOPT_PASSWORD, "${PASS}");)");
+  ExpectOne("ConvertTo-SecureString -String -Force dsjUE#gds8s", DataClass::kSecret,
+            "dsjUE#gds8s");
+  ExpectNone("ConvertTo-SecureString $plain -AsPlainText -Force");
+  // Definitions without '='.
+  ExpectOne("#define password \"n84ASM54y4\"", DataClass::kSecret, "n84ASM54y4");
+  ExpectOne("define( 'PASSWORD' , '2Arh5dA1Sn0ywiV' );", DataClass::kSecret, "2Arh5dA1Sn0ywiV");
+  ExpectOne("%define token 4b9a6d8b4bc56fbfa1c6", DataClass::kSecret, "4b9a6d8b4bc56fbfa1c6");
+  ExpectNone("#define PASSWORD_MAX_LEN 64");
+  ExpectNone("Set password \"carefully\" they said");    // one kind of character
+  // Pairs in prose-like notes, shorthand keys, comparisons, HTML-escaped quotes.
+  ExpectOne("ssh host (pw:IhqSb1Gg)", DataClass::kSecret, "IhqSb1Gg");
+  ExpectOne("db-host(ID:master/PW:iPp10GRq)", DataClass::kSecret, "iPp10GRq");
+  ExpectOne("X3_PSWD=d37Yt1Jnv0-z", DataClass::kSecret, "d37Yt1Jnv0-z");
+  ExpectOne("PASWRD:=FlUgeGeHeImEn10", DataClass::kSecret, "FlUgeGeHeImEn10");
+  ExpectOne("if (password !== \"PaS5w0rD2#\") {", DataClass::kSecret, "PaS5w0rD2#");
+  ExpectOne("alert(&quot;password:g1re0g2Pa5w0Rd&quot;)", DataClass::kSecret, "g1re0g2Pa5w0Rd");
+  ExpectOne("nonce = 'bsfcvir57nt40rydvtbhs8lzbgljmet5'", DataClass::kSecret,
+            "bsfcvir57nt40rydvtbhs8lzbgljmet5");
+  ExpectNone("(pw: see the vault)");
+  ExpectNone("password = getPassword(user)");
+  ExpectNone("the compass: north");
+  // Command-line flags with a prefix, JWK private member.
+  ExpectOne("run --db-password s3cr3tPw9 now", DataClass::kSecret, "s3cr3tPw9");
+  ExpectNone("run --db-password $DB_PASSWORD now");
+  ExpectOne(R"({"kty": "EC", "d": "slaQqyHQPudOpq2mbDskum8rOu9IMkLG"})", DataClass::kSecret,
+            "slaQqyHQPudOpq2mbDskum8rOu9IMkLG");
+  ExpectNone(R"({"d": "M 10 10 L 20 20"})");
+}
+
+TEST_F(ClassifierTest, PhoneWithContextWord) {
+  ExpectOne("Phone: 467 3395", DataClass::kPhone, "467 3395");
+  ExpectOne("Personal Info:\nPhone:\n60-56-85-91", DataClass::kPhone, "60-56-85-91");
+  ExpectOne("Mobile: 0490 39 07 81", DataClass::kPhone, "0490 39 07 81");
+  ExpectOne("Can someone call me on 9472 7916", DataClass::kPhone, "9472 7916");
+  ExpectOne("Desk: 5403926876", DataClass::kPhone, "5403926876");
+  ExpectOne("box 0219\n781 1704 office\n", DataClass::kPhone, "781 1704");
+  // Near misses: the same shapes without a context word, dates, short numbers.
+  ExpectNone("We shipped 467 3395 units in 60-56-85-91 batches.");
+  ExpectNone("Phone: 123 45");                        // too few digits
+  ExpectNone("Phone: 2024-01-02 12");                 // a date
+  ExpectNone("telescope 467 3395");                   // "tel" inside a word
+  ExpectNone("Order 5403926876 shipped");
+}
+
 TEST_F(ClassifierTest, MultipleFindingsSortedAndCounted) {
   const std::string text =
       "Mail a@b.io or c@d.org, card 5555555555554444, host 10.0.0.1 and 10.0.0.2.";
