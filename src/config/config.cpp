@@ -18,6 +18,7 @@
 
 #include "config/interpolate.hpp"
 #include "config/units.hpp"
+#include "config/yaml_util.hpp"
 #include "core/jurisdiction.hpp"
 #include "core/url.hpp"
 
@@ -61,63 +62,6 @@ constexpr std::string_view kProviders[] = {
 
 // ---------------------------------------------------------------------------------------------
 // Small helpers
-
-int LineOf(const YAML::Node& node) {
-  if (!node.IsDefined()) return 0;
-  YAML::Mark mark = node.Mark();
-  return mark.line >= 0 ? mark.line + 1 : 0;
-}
-
-std::string Join(std::string_view path, std::string_view key) {
-  if (path.empty()) return std::string(key);
-  return fmt::format("{}.{}", path, key);
-}
-
-std::string Index(std::string_view path, std::size_t i) { return fmt::format("{}[{}]", path, i); }
-
-std::string_view KindName(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Map: return "a map";
-    case YAML::NodeType::Sequence: return "a list";
-    case YAML::NodeType::Null: return "an empty value";
-    case YAML::NodeType::Scalar: return "a scalar";
-    case YAML::NodeType::Undefined: break;
-  }
-  return "nothing";
-}
-
-// Optimal string alignment distance (Levenshtein plus adjacent transpositions).
-std::size_t EditDistance(std::string_view a, std::string_view b) {
-  const std::size_t n = a.size(), m = b.size();
-  std::vector<std::vector<std::size_t>> d(n + 1, std::vector<std::size_t>(m + 1));
-  for (std::size_t i = 0; i <= n; ++i) d[i][0] = i;
-  for (std::size_t j = 0; j <= m; ++j) d[0][j] = j;
-  for (std::size_t i = 1; i <= n; ++i) {
-    for (std::size_t j = 1; j <= m; ++j) {
-      std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
-      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
-        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
-      }
-    }
-  }
-  return d[n][m];
-}
-
-// The closest candidate within edit distance 2 (ties: the first), or "".
-template <class Range>
-std::string_view Suggest(std::string_view word, const Range& candidates) {
-  std::string_view best;
-  std::size_t best_distance = 3;
-  for (std::string_view c : candidates) {
-    std::size_t dist = EditDistance(word, c);
-    if (dist < best_distance && dist < std::max(word.size(), c.size())) {
-      best = c;
-      best_distance = dist;
-    }
-  }
-  return best;
-}
 
 bool HasSpaceOrControl(std::string_view s) {
   return std::any_of(s.begin(), s.end(), [](char c) {
@@ -189,11 +133,7 @@ class Fields {
       const std::string& key = key_node.Scalar();
       std::string field = Join(path, key);
       if (std::find(known_list.begin(), known_list.end(), key) == known_list.end()) {
-        std::string message = fmt::format("unknown field '{}'", key);
-        if (std::string_view s = Suggest(key, known_list); !s.empty()) {
-          message += fmt::format("; did you mean '{}'?", s);
-        }
-        ctx.Error(key_line, field, message);
+        ctx.Error(key_line, field, UnknownFieldMessage(key, known_list));
         continue;
       }
       if (const Entry* first = Get(key)) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "config/yaml_util.hpp"
 
 namespace meridian::policy::detail {
 
@@ -23,12 +24,11 @@ struct Issues {
   }
 };
 
-// 1-based line of `node`, 0 when unknown.
-int LineOf(const YAML::Node& node);
-// "a map", "a list", "a scalar", "an empty value".
-std::string_view KindName(const YAML::Node& node);
-std::string Join(std::string_view path, std::string_view key);
-std::string Index(std::string_view path, std::size_t i);
+// The shared YAML helpers of the config module.
+using config::Index;
+using config::Join;
+using config::KindName;
+using config::LineOf;
 
 struct Entry {
   std::string key;
