@@ -211,7 +211,7 @@ std::string CompletionId(uint64_t hash) { return "chatcmpl-sim-" + Hex16(Mix64(h
 
 }  // namespace
 
-core::Result<ChatRequest> ParseChatRequest(std::string_view body, bool force_tool_call) {
+core::Result<ChatRequest> ParseChatRequest(std::string_view body, bool force_tool_call, bool echo) {
   // Small requests parse without touching the heap.
   unsigned char arena[8192];
   json::monotonic_resource mr(arena, sizeof arena);
@@ -258,6 +258,28 @@ core::Result<ChatRequest> ParseChatRequest(std::string_view body, bool force_too
   }
   req.hash = h;
   req.prompt_tokens = ApproxTokens(chars);
+  if (echo) {
+    // The last user message's string content, or its {"type":"text","text":...} parts joined.
+    std::string text;
+    if (last_user < msgs.size()) {
+      if (const json::value* c = msgs[last_user].get_object().if_contains("content")) {
+        if (c->is_string()) {
+          text = Sv(c->get_string());
+        } else if (c->is_array()) {
+          for (const json::value& part : c->get_array()) {
+            if (!part.is_object()) continue;
+            const json::object& po = part.get_object();
+            const json::value* type = po.if_contains("type");
+            const json::value* t = po.if_contains("text");
+            if (type && type->is_string() && Sv(type->get_string()) == "text" && t && t->is_string()) {
+              text.append(Sv(t->get_string()));
+            }
+          }
+        }
+      }
+    }
+    req.echo = std::move(text);
+  }
 
   auto max_completion = OptionalPositive(o, "max_completion_tokens");
   if (!max_completion) return std::unexpected(std::move(max_completion.error()));
@@ -348,6 +370,7 @@ core::Result<ChatRequest> ParseChatRequest(std::string_view body, bool force_too
   tc.arguments = BuildArguments(chosen->if_contains("parameters"));
   tc.id = "call_sim_" + Hex16(Mix64(req.hash ^ 0x7f4a7c15ULL));
   req.tool_call = std::move(tc);
+  req.echo.reset();  // a tool call answer has no text to echo into
   return req;
 }
 
@@ -358,15 +381,22 @@ std::string AnswerText(uint64_t hash, uint64_t n) {
   return s;
 }
 
-std::vector<std::string_view> ToolArgumentFragments(std::string_view arguments) {
+std::vector<std::string_view> Utf8Chunks(std::string_view text, std::size_t bytes) {
   std::vector<std::string_view> out;
+  if (bytes == 0) bytes = 1;
+  out.reserve(text.size() / bytes + 1);
   std::size_t i = 0;
-  while (i < arguments.size()) {
-    std::size_t end = std::min(arguments.size(), i + 4);
-    while (end < arguments.size() && (static_cast<unsigned char>(arguments[end]) & 0xC0) == 0x80) ++end;
-    out.push_back(arguments.substr(i, end - i));
+  while (i < text.size()) {
+    std::size_t end = i + std::min(bytes, text.size() - i);
+    while (end < text.size() && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) ++end;
+    out.push_back(text.substr(i, end - i));
     i = end;
   }
+  return out;
+}
+
+std::vector<std::string_view> ToolArgumentFragments(std::string_view arguments) {
+  std::vector<std::string_view> out = Utf8Chunks(arguments, 4);
   if (out.empty()) out.push_back(arguments);
   return out;
 }
@@ -374,7 +404,7 @@ std::vector<std::string_view> ToolArgumentFragments(std::string_view arguments) 
 std::string RenderChatCompletion(const ChatRequest& request, uint64_t completion_tokens,
                                  std::string_view finish_reason) {
   std::string out;
-  out.reserve(640 + request.model.size() + completion_tokens * 9 +
+  out.reserve(640 + request.model.size() + (request.echo ? request.echo->size() : completion_tokens * 9) +
               (request.tool_call ? request.tool_call->arguments.size() * 2 : 0));
   out.append("{\"id\":\"");
   out.append(CompletionId(request.hash));
@@ -392,6 +422,8 @@ std::string RenderChatCompletion(const ChatRequest& request, uint64_t completion
     out.append(",\"arguments\":");
     AppendJsonString(out, tc.arguments);
     out.append("}}]");
+  } else if (request.echo) {
+    AppendJsonString(out, *request.echo);
   } else {
     out.push_back('"');
     AppendAnswer(out, request.hash, completion_tokens);
@@ -450,6 +482,13 @@ std::string ChatStreamRenderer::TokenEvent(uint64_t hash, uint64_t i) const {
   if (i != 0) delta.push_back(' ');
   delta.append(AnswerWord(hash, i));
   delta.append("\"}");
+  return Event(delta, {});
+}
+
+std::string ChatStreamRenderer::ContentEvent(std::string_view text) const {
+  std::string delta = "{\"content\":";
+  AppendJsonString(delta, text);
+  delta.push_back('}');
   return Event(delta, {});
 }
 

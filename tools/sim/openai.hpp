@@ -39,22 +39,31 @@ struct ChatRequest {
   bool stream = false;
   bool include_usage = false;          // stream_options.include_usage
   std::optional<ToolCall> tool_call;   // set when the answer is a tool call
+  // Echo mode (x-sim-echo: 1) without a tool call: the answer text, i.e. the text of the last
+  // "user" message (see LastUserText). Unset otherwise.
+  std::optional<std::string> echo;
 };
 
 // Parses and validates a chat completion request body. `force_tool_call` (x-sim-tool-call: 1)
 // makes the answer a tool call when the request has tools, as the text "call a tool" in the
 // last user message does; tool_choice "required" or a named function always does, "none" never.
-core::Result<ChatRequest> ParseChatRequest(std::string_view body, bool force_tool_call);
+// `echo` (x-sim-echo: 1) sets ChatRequest::echo unless the answer is a tool call.
+core::Result<ChatRequest> ParseChatRequest(std::string_view body, bool force_tool_call,
+                                           bool echo = false);
+
+// Splits `text` into pieces of `bytes` bytes (>= 1), each extended to the end of a UTF-8
+// sequence it would otherwise cut (only the last piece may be shorter). Empty text, no pieces.
+std::vector<std::string_view> Utf8Chunks(std::string_view text, std::size_t bytes);
 
 // The `n` words of the answer (joined by spaces) for a request hashing to `hash`.
 std::string AnswerText(uint64_t hash, uint64_t n);
 
-// The argument fragments a streamed tool call is split into (about 4 bytes each, never inside
-// a UTF-8 sequence); their count is the call's completion_tokens.
+// The argument fragments a streamed tool call is split into (Utf8Chunks of 4 bytes; one empty
+// fragment for empty arguments); their count is the call's completion_tokens.
 std::vector<std::string_view> ToolArgumentFragments(std::string_view arguments);
 
-// Complete non-streaming chat.completion body. `completion_tokens` words of text, or the
-// request's tool call when it has one.
+// Complete non-streaming chat.completion body. `completion_tokens` words of text, the echo
+// text when the request has one, or the request's tool call when it has one.
 std::string RenderChatCompletion(const ChatRequest& request, uint64_t completion_tokens,
                                  std::string_view finish_reason);
 
@@ -68,6 +77,8 @@ class ChatStreamRenderer {
   // Event with the i-th word of the answer (words after the first carry a leading space, so
   // the concatenated deltas equal the non-streaming content).
   std::string TokenEvent(uint64_t hash, uint64_t i) const;
+  // Event with a piece of text as its delta content (echo mode).
+  std::string ContentEvent(std::string_view text) const;
   // First event of a tool call answer: role, and the call's index, id, type, name, "" args.
   std::string ToolHeadEvent(const ToolCall& call) const;
   // A fragment of the tool call's arguments.

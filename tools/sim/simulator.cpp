@@ -118,6 +118,19 @@ core::Result<Overrides> ParseOverrides(const net::Request& request) {
       }
     } else if (boost::beast::iequals(key, "tool-call")) {
       ov.tool_call = value == "1" || boost::beast::iequals(value, "true");
+    } else if (boost::beast::iequals(key, "echo")) {
+      if (value == "1" || boost::beast::iequals(value, "true")) {
+        ov.echo = true;
+      } else if (value == "0" || boost::beast::iequals(value, "false")) {
+        ov.echo = false;
+      } else {
+        return BadHeader("x-sim-echo", "1 or 0 (true or false)");
+      }
+    } else if (boost::beast::iequals(key, "chunk-bytes")) {
+      ov.chunk_bytes = ParseUint(value);
+      if (!ov.chunk_bytes || *ov.chunk_bytes < 1 || *ov.chunk_bytes > kMaxEchoChunkBytes) {
+        return BadHeader("x-sim-chunk-bytes", "an integer from 1 to 4096 (bytes)");
+      }
     }
   }
   return ov;
@@ -192,6 +205,7 @@ asio::awaitable<void> Simulator::Handle(net::Request& request, net::Responder& r
   Stats::Bump(stats_.requests_total);
   std::string_view path = PathOf(request.target());
   http::verb method = request.method();
+  if (method == http::verb::post && path.starts_with("/v1/")) capture_.Record(path, request.body());
 
   auto wrong_method = [&](std::string_view allow) {
     net::Response r = ErrorResponse(
@@ -260,6 +274,18 @@ asio::awaitable<void> Simulator::Handle(net::Request& request, net::Responder& r
     }
     co_return;
   }
+  if (path == "/sim/requests") {
+    stats_.CountRoute(Route::kRequests);
+    if (method == http::verb::get) {
+      co_await Reply(responder, MakeResponse(request, http::status::ok, capture_.ToJson(), kJson));
+    } else if (method == http::verb::delete_) {
+      capture_.Clear();
+      co_await Reply(responder, MakeResponse(request, http::status::ok, "{\"cleared\":true}", kJson));
+    } else {
+      co_await Reply(responder, wrong_method("GET, DELETE"));
+    }
+    co_return;
+  }
   stats_.CountRoute(Route::kOther);
   co_await Reply(responder,
                  ErrorResponse(request, http::status::not_found,
@@ -274,7 +300,7 @@ asio::awaitable<void> Simulator::Chat(net::Request& request, net::Responder& res
     co_await Reply(responder, InvalidRequest(request, ov.error()));
     co_return;
   }
-  auto chat = ParseChatRequest(request.body(), ov->tool_call);
+  auto chat = ParseChatRequest(request.body(), ov->tool_call, ov->echo);
   if (!chat) {
     co_await Reply(responder, InvalidRequest(request, chat.error()));
     co_return;
@@ -316,7 +342,8 @@ asio::awaitable<void> Simulator::Chat(net::Request& request, net::Responder& res
     if (co_await CommonFault(request, responder, fault, *ov, ttft, chat->stream, pacer)) co_return;
   }
   if (chat->stream) {
-    co_await StreamChat(request, responder, *chat, tokens, finish, fault, ttft, tps, pacer);
+    std::size_t chunk_bytes = ov->chunk_bytes.value_or(kDefaultEchoChunkBytes);
+    co_await StreamChat(request, responder, *chat, tokens, finish, fault, ttft, tps, chunk_bytes, pacer);
     co_return;
   }
 
@@ -334,7 +361,8 @@ asio::awaitable<void> Simulator::Chat(net::Request& request, net::Responder& res
 asio::awaitable<void> Simulator::StreamChat(net::Request& request, net::Responder& responder,
                                             const ChatRequest& chat, uint64_t tokens,
                                             std::string_view finish_reason, Fault fault,
-                                            milliseconds ttft, double tps, Pacer& pacer) {
+                                            milliseconds ttft, double tps, std::size_t chunk_bytes,
+                                            Pacer& pacer) {
   if (!co_await pacer.SleepUntil(Clock::now() + ttft)) {
     CountAbort();
     co_return;
@@ -369,8 +397,12 @@ asio::awaitable<void> Simulator::StreamChat(net::Request& request, net::Responde
 
   ChatStreamRenderer render(chat);
   const bool tool = chat.tool_call.has_value();
+  const bool echo = !tool && chat.echo.has_value();
+  // Tool call: argument fragments; echo: chunks of the echoed text; else one event per word.
   std::vector<std::string_view> fragments;
   if (tool) fragments = ToolArgumentFragments(chat.tool_call->arguments);
+  if (echo) fragments = Utf8Chunks(*chat.echo, chunk_bytes);
+  const uint64_t events = tool || echo ? fragments.size() : tokens;
   // (Built outside the co_await expression: GCC 12 miscompiles conditional temporaries there.)
   std::string first = tool ? render.ToolHeadEvent(*chat.tool_call) : render.RoleEvent();
   if (!co_await write(first)) co_return;
@@ -379,21 +411,23 @@ asio::awaitable<void> Simulator::StreamChat(net::Request& request, net::Responde
     co_await Stall(pacer);
     co_return;
   }
-  const uint64_t reset_after = std::min<uint64_t>(2, tokens);
+  const uint64_t reset_after = std::min<uint64_t>(2, events);
   if (fault == Fault::kResetDuring && reset_after == 0) {
     responder.Reset();
     co_return;
   }
 
   Clock::time_point t0 = Clock::now();
-  for (uint64_t i = 0; i < tokens; ++i) {
+  for (uint64_t i = 0; i < events; ++i) {
     if (tps > 0 && i > 0) {
       if (!co_await pacer.SleepUntil(t0 + Seconds(static_cast<double>(i) / tps))) {
         CountAbort();
         co_return;
       }
     }
-    std::string event = tool ? render.ToolArgumentsEvent(fragments[i]) : render.TokenEvent(chat.hash, i);
+    std::string event = tool   ? render.ToolArgumentsEvent(fragments[i])
+                        : echo ? render.ContentEvent(fragments[i])
+                               : render.TokenEvent(chat.hash, i);
     if (!co_await write(event)) co_return;
     if (fault == Fault::kResetDuring && i + 1 == reset_after) {
       responder.Reset();

@@ -2,7 +2,8 @@
 // The provider simulator's request handler: an OpenAI-compatible upstream with deterministic
 // answers, configurable timing (time to first token, tokens per second) and fault injection.
 // Serves POST /v1/chat/completions, POST /v1/embeddings, GET /v1/models[/{id}], GET /healthz
-// and GET|DELETE /sim/stats. See docs/simulator.md for the full contract.
+// GET|DELETE /sim/stats and GET|DELETE /sim/requests. See docs/simulator.md for the full
+// contract.
 
 #include <atomic>
 #include <chrono>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "net/server.hpp"
+#include "sim/capture.hpp"
 #include "sim/fault.hpp"
 #include "sim/openai.hpp"
 #include "sim/stats.hpp"
@@ -44,7 +46,13 @@ struct Overrides {
   std::optional<Fault> fault;
   std::optional<uint64_t> retry_after_s;
   bool tool_call = false;  // x-sim-tool-call: 1
+  bool echo = false;       // x-sim-echo: 1 — answer with the last user message's text
+  std::optional<uint64_t> chunk_bytes;  // x-sim-chunk-bytes: bytes per streamed echo chunk
 };
+
+// Bytes per streamed echo chunk without x-sim-chunk-bytes, and the header's range.
+inline constexpr uint64_t kDefaultEchoChunkBytes = 3;
+inline constexpr uint64_t kMaxEchoChunkBytes = 4096;
 
 // Reads the x-sim-* headers. Failure: an invalid value or unknown fault; the error's param
 // names the header.
@@ -74,6 +82,7 @@ class Simulator {
   void SetServerStats(std::function<std::string()> provider) { server_stats_ = std::move(provider); }
 
   Stats& stats() { return stats_; }
+  RequestCapture& capture() { return capture_; }
   const SimOptions& options() const { return options_; }
 
  private:
@@ -83,7 +92,8 @@ class Simulator {
   asio::awaitable<void> StreamChat(net::Request& request, net::Responder& responder,
                                    const ChatRequest& chat, uint64_t tokens,
                                    std::string_view finish_reason, Fault fault,
-                                   std::chrono::milliseconds ttft, double tps, Pacer& pacer);
+                                   std::chrono::milliseconds ttft, double tps,
+                                   std::size_t chunk_bytes, Pacer& pacer);
   asio::awaitable<void> Embeddings(net::Request& request, net::Responder& responder);
   // Faults whose behaviour does not depend on the endpoint (statuses, reset-before,
   // stall-before, and the non-streaming forms of reset-during/stall-during). Returns true when
@@ -108,6 +118,7 @@ class Simulator {
   SimOptions options_;
   FaultPicker picker_;
   Stats stats_;
+  RequestCapture capture_;
   std::atomic<bool> stopping_{false};
   std::function<std::string()> server_stats_;
   std::string models_body_;  // GET /v1/models, rendered once

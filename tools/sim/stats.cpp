@@ -6,7 +6,7 @@ namespace meridian::sim {
 namespace {
 
 constexpr std::array<const char*, kRouteCount> kRouteNames = {
-    "chat_completions", "embeddings", "models", "healthz", "stats", "other"};
+    "chat_completions", "embeddings", "models", "healthz", "stats", "other", "requests"};
 
 uint64_t Load(const Stats::Counter& c) { return c.load(std::memory_order_relaxed); }
 

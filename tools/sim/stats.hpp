@@ -13,8 +13,8 @@
 namespace meridian::sim {
 
 // The route a request was dispatched to, for per-path counts.
-enum class Route { kChat, kEmbeddings, kModels, kHealth, kStats, kOther };
-inline constexpr int kRouteCount = 6;
+enum class Route { kChat, kEmbeddings, kModels, kHealth, kStats, kOther, kRequests };
+inline constexpr int kRouteCount = 7;
 
 struct Stats {
   using Counter = std::atomic<uint64_t>;
