@@ -4,6 +4,10 @@
 #include <optional>
 #include <string>
 
+namespace CLI {
+class App;
+}
+
 namespace meridian::app {
 
 struct ServeArgs {
@@ -18,5 +22,39 @@ int Serve(const ServeArgs& args);
 
 // Validates a configuration file without serving: 0 if valid (warnings printed), 2 otherwise.
 int ConfigCheck(const std::string& path);
+
+// `meridian explain`: runs the gateway's policy stage on one request without sending it.
+struct ExplainArgs {
+  std::string config_path = "configs/default.yaml";
+  std::string request_path;               // a JSON request body; "-" = stdin
+  std::optional<std::string> key_env;     // name of an environment variable holding the client key
+  std::string classes;                    // as the x-meridian-data-classes header
+  std::string jurisdiction;               // as the x-meridian-data-jurisdiction header
+};
+
+// Prints the explanation as JSON on stdout (docs/policy.md, "Explain") and returns 0 whatever
+// the outcome; 2 with a message on stderr if the configuration, the request, the key or a
+// declaration is invalid.
+int Explain(const ExplainArgs& args);
+
+// `meridian audit verify [--state-dir DIR | FILE] [--chain-only]` and the hidden maintenance
+// command `meridian audit append` (src/app/audit_cmd.cpp).
+struct AuditArgs {
+  std::string state_dir;  // the log is <state_dir>/audit.db (default ./state)
+  std::string file;       // or the database file itself
+  bool chain_only = false;
+  std::string kind;       // append: "request" or "admin"
+  std::string body;       // append: a JSON object
+  bool verify = false;
+  bool append = false;
+};
+
+// Adds the `audit` subcommand and its subcommands to `cli`, filling `args` when parsed.
+CLI::App* AddAuditCommand(CLI::App& cli, AuditArgs& args);
+
+// verify: 0 and "ok: N records, head HASH" if the log is intact; 1 and the first problem
+// ("record 17: edited (hash mismatch)"); 2 if there is no readable audit log.
+// append: 0 and the new record's seq and hash; 2 on failure.
+int Audit(const AuditArgs& args);
 
 }  // namespace meridian::app

@@ -2,6 +2,7 @@
 
 #include "app/commands.hpp"
 #include "config/config.hpp"
+#include "policy/config_policy.hpp"
 
 namespace meridian::app {
 
@@ -12,9 +13,17 @@ int ConfigCheck(const std::string& path) {
     fmt::print(stderr, "{}: {} error(s)\n", path, loaded.error().size());
     return 2;
   }
+  // The residency part (policies, backends[].facts) is compiled by the policy module.
+  auto residency = policy::CompileConfigPolicy(*loaded);
+  if (!residency) {
+    for (const auto& issue : residency.error()) fmt::print(stderr, "{}\n", issue.ToString());
+    fmt::print(stderr, "{}: {} error(s)\n", path, residency.error().size());
+    return 2;
+  }
   for (const auto& warning : loaded->warnings) fmt::print(stderr, "warning: {}\n", warning);
-  fmt::print("{}: ok ({} backends enabled, {} disabled, {} aliases)\n", path, loaded->backends.size(),
-             loaded->disabled_backends.size(), loaded->aliases.size());
+  fmt::print("{}: ok ({} backends enabled, {} disabled, {} aliases, {} policy rules)\n", path,
+             loaded->backends.size(), loaded->disabled_backends.size(), loaded->aliases.size(),
+             residency->policy.rule_count());
   return 0;
 }
 

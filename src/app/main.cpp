@@ -1,4 +1,5 @@
-// meridian: the gateway binary. `meridian serve`, `meridian config check`.
+// meridian: the gateway binary. `meridian serve`, `meridian config check`, `meridian explain`,
+// `meridian audit verify`.
 
 #include <CLI/CLI.hpp>
 
@@ -21,8 +22,22 @@ int main(int argc, char** argv) {
   auto* check = config->add_subcommand("check", "Validate a configuration file without serving");
   check->add_option("file", check_path, "Configuration file (YAML)")->required();
 
+  meridian::app::ExplainArgs explain_args;
+  auto* explain = cli.add_subcommand("explain", "Show what the policy stage decides for a request, without sending it");
+  explain->add_option("request", explain_args.request_path, "Request body (JSON file, '-' for stdin)")->required();
+  explain->add_option("-c,--config", explain_args.config_path, "Configuration file (YAML)");
+  explain->add_option("--key-env", explain_args.key_env,
+                      "Environment variable holding the client key (keys never go on the command line)");
+  explain->add_option("--classes", explain_args.classes, "Declared data classes, as x-meridian-data-classes");
+  explain->add_option("--jurisdiction", explain_args.jurisdiction, "Declared data jurisdiction, as x-meridian-data-jurisdiction");
+
+  meridian::app::AuditArgs audit_args;
+  auto* audit = meridian::app::AddAuditCommand(cli, audit_args);
+
   CLI11_PARSE(cli, argc, argv);
   if (*serve) return meridian::app::Serve(serve_args);
   if (*check) return meridian::app::ConfigCheck(check_path);
+  if (*explain) return meridian::app::Explain(explain_args);
+  if (*audit) return meridian::app::Audit(audit_args);
   return 2;
 }

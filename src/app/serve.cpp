@@ -1,6 +1,8 @@
 // `meridian serve`: load the configuration, build the gateway, serve, drain on a signal.
 
 #include <cstdio>
+#include <memory>
+#include <optional>
 #include <thread>
 
 #include <boost/asio/signal_set.hpp>
@@ -77,6 +79,16 @@ int Serve(const ServeArgs& args) {
   server_opts.idle_timeout = cfg.server.idle_timeout;
   server_opts.write_timeout = cfg.server.write_timeout;
   auto grace = cfg.server.shutdown_grace;
+  // The admin API has its own listener (one worker): it is never reachable with a client key
+  // or on the client port.
+  std::optional<net::ServerOptions> admin_opts;
+  if (cfg.admin.enabled) {
+    admin_opts = server_opts;
+    admin_opts->host = cfg.admin.listen_host;
+    admin_opts->port = cfg.admin.listen_port;
+    admin_opts->workers = 1;
+    admin_opts->max_connections = 64;
+  }
 
   auto snapshot = gateway::Snapshot::Build(std::move(cfg));
   if (!snapshot) {
@@ -94,6 +106,16 @@ int Serve(const ServeArgs& args) {
     log->error("{}", listening.error().message);
     return 1;
   }
+  std::unique_ptr<net::Server> admin;
+  if (admin_opts) {
+    admin = std::make_unique<net::Server>(
+        *admin_opts, [&gw](net::Request& req, net::Responder& out) { return gw.HandleAdmin(req, out); },
+        [&gw](net::http::status status, std::string_view message) { return gw.RenderServerError(status, message); });
+    if (auto listening = admin->Listen(); !listening) {
+      log->error("admin: {}", listening.error().message);
+      return 1;
+    }
+  }
 
   std::vector<asio::io_context*> workers;
   for (unsigned i = 0; i < server_opts.workers; ++i) workers.push_back(&server.worker_context(i));
@@ -104,15 +126,19 @@ int Serve(const ServeArgs& args) {
     if (ec) return;
     log->info("signal {}: draining (grace {} ms)", signal, grace.count());
     server.Shutdown(grace);
+    if (admin) admin->Shutdown(grace);
   });
 
   log->info("serving with {} worker(s), {} backend(s) enabled", server_opts.workers,
             (*snapshot)->backends().size());
   // The one line on stdout: tests and scripts wait for it to know the real port.
   fmt::print("listening on {}:{}\n", server_opts.host, server.port());
+  if (admin) fmt::print("admin listening on {}:{}\n", admin_opts->host, admin->port());
   std::fflush(stdout);
-
+  std::thread admin_thread;
+  if (admin) admin_thread = std::thread([&admin] { admin->Run(); });
   server.Run();
+  if (admin_thread.joinable()) admin_thread.join();
   access_log.FlushAll();
   log->info("stopped");
   spdlog::shutdown();

@@ -421,33 +421,152 @@ void ParseServer(Ctx& ctx, const Entry& section, ServerConfig& out) {
   }
 }
 
+// An ISO 3166-1 alpha-2 code or "EU", upper case; the message suggests the upper-case form.
+std::optional<std::string> ReadJurisdiction(Ctx& ctx, const Entry& e) {
+  auto s = ReadNonEmpty(ctx, e);
+  if (!s) return std::nullopt;
+  if (core::IsKnownJurisdiction(*s)) return s;
+  std::string upper = *s;
+  for (char& c : upper) {
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  }
+  if (upper != *s && core::IsKnownJurisdiction(upper)) {
+    ctx.Error(e.Line(), e.path, fmt::format("unknown jurisdiction '{}': codes are upper case, write '{}'", *s, upper));
+  } else {
+    ctx.Error(e.Line(), e.path,
+              fmt::format("unknown jurisdiction '{}' (expected an ISO 3166-1 alpha-2 code such as DE or US, or EU)",
+                          *s));
+  }
+  return std::nullopt;
+}
+
+// The key string of one auth.keys entry, checked. Keys are secrets: no message quotes one.
+std::optional<std::string> CheckKey(Ctx& ctx, std::string value, int line, const std::string& path) {
+  if (value.empty()) {
+    ctx.Error(line, path, "must not be empty");
+    return std::nullopt;
+  }
+  if (HasSpaceOrControl(value)) {
+    ctx.Error(line, path, "must not contain spaces or control characters");
+    return std::nullopt;
+  }
+  return value;
+}
+
+// A map entry of auth.keys: {key, tenant, team, data_classes, jurisdiction}.
+std::optional<KeyConfig> ParseKeyMap(Ctx& ctx, const YAML::Node& node, const std::string& path) {
+  Fields f(ctx, node, path, {"key", "tenant", "team", "data_classes", "jurisdiction"});
+  KeyConfig k;
+  bool ok = true;
+  const Entry* key = f.Get("key");
+  if (!key) {
+    ctx.Error(LineOf(node), Join(path, "key"), "is required");
+    ok = false;
+  } else if (auto s = ReadString(ctx, *key)) {
+    if (auto checked = CheckKey(ctx, std::move(*s), key->Line(), key->path)) k.key = std::move(*checked);
+    else ok = false;
+  } else {
+    ok = false;
+  }
+  for (std::string_view name : {"tenant", "team"}) {
+    const Entry* e = f.Get(name);
+    if (!e) continue;
+    auto s = ReadNonEmpty(ctx, *e);
+    if (!s) { ok = false; continue; }
+    if (HasSpaceOrControl(*s) || s->find('*') != std::string::npos) {
+      ctx.Error(e->Line(), e->path, "must not contain spaces, control characters or '*'");
+      ok = false;
+      continue;
+    }
+    (name == "tenant" ? k.tenant : k.team) = std::move(*s);
+  }
+  if (const Entry* e = f.Get("data_classes")) {
+    if (auto items = ReadStringList(ctx, *e)) {
+      for (const ListItem& item : *items) {
+        auto cls = core::ParseDataClass(item.value);
+        if (!cls) {
+          ctx.Error(item.line, item.path, fmt::format("unknown data class '{}'", item.value));
+          ok = false;
+        } else if (std::find(k.data_classes.begin(), k.data_classes.end(), *cls) == k.data_classes.end()) {
+          k.data_classes.push_back(*cls);
+        }
+      }
+    } else {
+      ok = false;
+    }
+  }
+  if (const Entry* e = f.Get("jurisdiction")) {
+    if (auto j = ReadJurisdiction(ctx, *e)) k.jurisdiction = std::move(*j);
+    else ok = false;
+  }
+  if (!ok) return std::nullopt;
+  return k;
+}
+
 void ParseAuth(Ctx& ctx, const Entry& section, AuthConfig& out) {
   if (!IsMapSection(ctx, section)) return;
   Fields f(ctx, section.value, section.path, {"keys"});
   const Entry* e = f.Get("keys");
-  if (!e) return;
-  auto items = ReadStringList(ctx, *e);
-  if (!items) return;
-  // Keys are secrets: no message quotes one.
-  for (std::size_t i = 0; i < items->size(); ++i) {
-    const ListItem& item = (*items)[i];
-    if (item.value.empty()) {
-      ctx.Error(item.line, item.path, "must not be empty");
-      continue;
+  if (!e || e->value.IsNull()) return;
+  if (!e->value.IsSequence()) {
+    ctx.Error(e->Line(), e->path, fmt::format("expected a list of keys, got {}", KindName(e->value)));
+    return;
+  }
+  std::vector<std::string> paths;  // of out.keys, for the duplicate message
+  std::size_t i = 0;
+  for (const YAML::Node& item : e->value) {
+    std::string path = Index(e->path, i++);
+    int line = LineOf(item) > 0 ? LineOf(item) : e->Line();
+    std::optional<KeyConfig> k;
+    if (item.IsMap()) {
+      k = ParseKeyMap(ctx, item, path);
+    } else if (auto s = ReadString(ctx, item, line, path, "a key string or a map with 'key'")) {
+      if (auto checked = CheckKey(ctx, std::move(*s), line, path)) {
+        k.emplace();
+        k->key = std::move(*checked);
+      }
     }
-    if (HasSpaceOrControl(item.value)) {
-      ctx.Error(item.line, item.path, "must not contain spaces or control characters");
-      continue;
-    }
+    if (!k) continue;
     bool duplicate = false;
-    for (std::size_t j = 0; j < i; ++j) {
-      if ((*items)[j].value == item.value) {
-        ctx.Error(item.line, item.path, fmt::format("duplicate key (same as {})", (*items)[j].path));
+    for (std::size_t j = 0; j < out.keys.size(); ++j) {
+      if (out.keys[j].key == k->key) {
+        ctx.Error(line, path, fmt::format("duplicate key (same as {})", paths[j]));
         duplicate = true;
         break;
       }
     }
-    if (!duplicate) out.keys.push_back(item.value);
+    if (!duplicate) {
+      out.keys.push_back(std::move(*k));
+      paths.push_back(path);
+    }
+  }
+}
+
+void ParseAdmin(Ctx& ctx, const Entry& section, AdminConfig& out) {
+  if (!IsMapSection(ctx, section)) return;
+  Fields f(ctx, section.value, section.path, {"listen", "keys"});
+  out.enabled = true;
+  if (const Entry* e = f.Get("listen")) {
+    if (auto s = ReadString(ctx, *e)) {
+      std::string why;
+      if (auto hp = ParseListen(*s, why)) {
+        out.listen_host = hp->first;
+        out.listen_port = hp->second;
+      } else {
+        ctx.Error(e->Line(), e->path, fmt::format("invalid listen address '{}': {}", *s, why));
+      }
+    }
+  }
+  const Entry* keys = f.Get("keys");
+  if (!keys || keys->value.IsNull() || (keys->value.IsSequence() && keys->value.size() == 0)) {
+    ctx.Error(keys ? keys->Line() : section.key_line, Join(section.path, "keys"),
+              "at least one admin key is required: the admin API is never open");
+    return;
+  }
+  auto items = ReadStringList(ctx, *keys);
+  if (!items) return;
+  for (ListItem& item : *items) {
+    if (auto k = CheckKey(ctx, std::move(item.value), item.line, item.path)) out.keys.push_back(std::move(*k));
   }
 }
 
@@ -542,6 +661,7 @@ ParsedBackend ParseBackend(Ctx& ctx, const YAML::Node& node, const std::string& 
   ParsedBackend pb;
   BackendConfig& b = pb.config;
   b.line = LineOf(node);
+  b.path = path;
   b.timeouts = defaults.timeouts;
   b.pool = defaults.pool;
   b.ca_file = defaults.ca_file;
@@ -551,7 +671,8 @@ ParsedBackend ParseBackend(Ctx& ctx, const YAML::Node& node, const std::string& 
   }
   Fields f(ctx, node, path,
            {"id", "provider", "base_url", "api_key", "requires_env", "models", "tier",
-            "jurisdiction", "region", "vendor", "timeouts", "pool", "ca_file", "health_check"});
+            "jurisdiction", "region", "vendor", "timeouts", "pool", "ca_file", "health_check",
+            "facts"});
   auto require = [&](std::string_view key) -> const Entry* {
     const Entry* e = f.Get(key);
     if (!e) ctx.Error(b.line, Join(path, key), "is required");
@@ -662,25 +783,7 @@ ParsedBackend ParseBackend(Ctx& ctx, const YAML::Node& node, const std::string& 
     }
   }
   if (const Entry* e = f.Get("jurisdiction")) {
-    if (auto s = ReadNonEmpty(ctx, *e)) {
-      if (core::IsKnownJurisdiction(*s)) {
-        b.jurisdiction = *s;
-      } else {
-        std::string upper = *s;
-        for (char& c : upper) {
-          if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-        }
-        if (upper != *s && core::IsKnownJurisdiction(upper)) {
-          ctx.Error(e->Line(), e->path,
-                    fmt::format("unknown jurisdiction '{}': codes are upper case, write '{}'", *s, upper));
-        } else {
-          ctx.Error(e->Line(), e->path,
-                    fmt::format("unknown jurisdiction '{}' (expected an ISO 3166-1 alpha-2 code "
-                                "such as DE or US, or EU)",
-                                *s));
-        }
-      }
-    }
+    if (auto j = ReadJurisdiction(ctx, *e)) b.jurisdiction = std::move(*j);
   }
   if (const Entry* e = f.Get("region")) {
     if (auto s = ReadNonEmpty(ctx, *e)) {
@@ -706,6 +809,8 @@ ParsedBackend ParseBackend(Ctx& ctx, const YAML::Node& node, const std::string& 
   if (const Entry* e = f.Get("pool")) ParsePool(ctx, *e, b.pool);
   if (const Entry* e = f.Get("ca_file")) ReadCaFile(ctx, *e, b.ca_file);
   if (const Entry* e = f.Get("health_check")) ParseHealthCheck(ctx, *e, b.health_check);
+  // Residency facts: validated by policy::CompileConfigPolicy.
+  if (const Entry* e = f.Get("facts")) b.facts = e->value;
   ctx.tolerate_unset.clear();
   return pb;
 }
@@ -772,12 +877,25 @@ void ParseAliases(Ctx& ctx, const Entry& section, const std::vector<ParsedBacken
 }
 
 void ParseRoot(Ctx& ctx, const YAML::Node& root, Config& config) {
-  Fields f(ctx, root, "", {"state_dir", "server", "auth", "upstream_defaults", "backends", "aliases"});
+  Fields f(ctx, root, "",
+           {"state_dir", "server", "auth", "admin", "upstream_defaults", "backends", "aliases", "policies"});
+  // Interpreted by the policy module (policy::CompileConfigPolicy); kept raw here.
+  if (const Entry* e = f.Get("policies")) config.policies = e->value;
   if (const Entry* e = f.Get("state_dir")) {
     if (auto s = ReadNonEmpty(ctx, *e)) config.state_dir = *s;
   }
   if (const Entry* e = f.Get("server")) ParseServer(ctx, *e, config.server);
   if (const Entry* e = f.Get("auth")) ParseAuth(ctx, *e, config.auth);
+  if (const Entry* e = f.Get("admin")) {
+    ParseAdmin(ctx, *e, config.admin);
+    for (std::size_t i = 0; i < config.admin.keys.size(); ++i) {
+      for (const KeyConfig& k : config.auth.keys) {
+        if (k.key == config.admin.keys[i]) {
+          ctx.Error(e->key_line, Index("admin.keys", i), "must differ from every client key in auth.keys");
+        }
+      }
+    }
+  }
   if (config.auth.keys.empty()) {
     const Entry* e = f.Get("auth");
     ctx.Warn(e ? e->key_line : 0, "auth.keys",

@@ -12,6 +12,9 @@
 #include <string_view>
 #include <vector>
 
+#include <yaml-cpp/yaml.h>
+
+#include "core/data_class.hpp"
 #include "core/error.hpp"
 
 namespace meridian::config {
@@ -72,6 +75,11 @@ struct BackendConfig {
   PoolConfig pool;                          // defaults from upstream_defaults, per-field override
   std::string ca_file;                      // PEM bundle; empty = system CA store
   HealthCheckConfig health_check;
+  // The raw `facts` map (residency facts, docs/policy.md), or a null node. The config module
+  // does not interpret it: policy::CompileConfigPolicy validates it (keeping config free of
+  // the policy module). Shares ownership with the parsed document; read-only.
+  YAML::Node facts;
+  std::string path;                         // "backends[3]": where it is in the file, for messages
   int line = 0;                             // line of this entry in the file, for later errors
 };
 
@@ -80,9 +88,28 @@ struct AliasConfig {
   std::string target;                       // a model id served by some backend
 };
 
+// One static client key and what Meridian knows about whoever holds it. In the file an entry
+// is either the key string alone or a map {key, tenant, team, data_classes, jurisdiction}.
+struct KeyConfig {
+  std::string key;                          // the bearer secret; never logged or echoed
+  std::string tenant;                       // policy scope; "" = none
+  std::string team;                         // policy scope; "" = none
+  // Classes every request with this key is declared to carry (no spans), e.g. [classification_marking].
+  std::vector<core::DataClass> data_classes;
+  std::string jurisdiction;                 // where this key's data comes from; "" = undeclared
+};
+
 struct AuthConfig {
   // Static bearer keys. Empty = authentication disabled (config check warns).
-  std::vector<std::string> keys;
+  std::vector<KeyConfig> keys;
+};
+
+// The admin API's own listener (docs/configuration.md, "admin"): absent = no admin API.
+struct AdminConfig {
+  bool enabled = false;
+  std::string listen_host = "127.0.0.1";
+  uint16_t listen_port = 8091;
+  std::vector<std::string> keys;            // admin bearer keys; required when enabled
 };
 
 struct Config {
@@ -90,9 +117,13 @@ struct Config {
   std::string state_dir = "./state";
   ServerConfig server;
   AuthConfig auth;
+  AdminConfig admin;
   std::vector<BackendConfig> backends;      // only enabled backends (requires_env satisfied)
   std::vector<std::string> disabled_backends;  // ids skipped because requires_env was unset
   std::vector<AliasConfig> aliases;
+  // The raw `policies` list (docs/policy.md), or a null node; compiled and validated by
+  // policy::CompileConfigPolicy, not here.
+  YAML::Node policies;
   std::vector<std::string> warnings;        // non-fatal findings, e.g. auth disabled
 };
 

@@ -12,6 +12,7 @@
 #include "core/request_id.hpp"
 #include "core/utf8.hpp"
 #include "gateway/http_error.hpp"
+#include "gateway/policy_stage.hpp"
 
 namespace meridian::gateway {
 
@@ -197,6 +198,101 @@ asio::awaitable<void> Gateway::Handle(net::Request& request, net::Responder& out
   Record(ctx);
 }
 
+namespace {
+
+// What every model-addressed API body shares: a JSON content type, a JSON object, and a
+// non-empty "model" string of at most 256 characters (it is echoed in errors and logs).
+struct ModelRequest {
+  json::object body;
+  std::string model;
+};
+
+core::Result<ModelRequest> ParseModelRequest(const net::Request& request) {
+  if (!IsJsonContentType(request[http::field::content_type])) {
+    return core::Fail(ErrorCode::kUnsupportedMediaType, "Content-Type must be application/json");
+  }
+  auto parsed = ParseJsonObject(request.body());
+  if (!parsed) return std::unexpected(std::move(parsed.error()));
+  const json::value* model = parsed->if_contains("model");
+  if (!model || !model->is_string() || model->as_string().empty()) {
+    return std::unexpected(Invalid("'model' is required and must be a non-empty string", "model"));
+  }
+  if (model->as_string().size() > 256) {
+    return std::unexpected(Invalid("'model' is longer than 256 characters", "model"));
+  }
+  std::string name(model->as_string());
+  return ModelRequest{std::move(*parsed), std::move(name)};
+}
+
+}  // namespace
+
+asio::awaitable<void> Gateway::HandleAdmin(net::Request& request, net::Responder& out) {
+  RequestContext ctx;
+  ctx.start = Clock::now();
+  ctx.snapshot = snapshot();
+  ctx.request = &request;
+  ctx.request_id = core::NewRequestId();
+  ctx.route = "admin";
+  co_await DispatchAdmin(request, out, ctx);
+  if (ctx.status == 0) ctx.status = out.peer_gone() ? 499 : 500;
+  Record(ctx);
+}
+
+asio::awaitable<void> Gateway::DispatchAdmin(net::Request& request, net::Responder& out, RequestContext& ctx) {
+  std::string_view path = PathOf(request.target());
+  std::string_view auth = request[http::field::authorization];
+  constexpr std::string_view kBearer = "Bearer ";
+  bool has_bearer = auth.size() > kBearer.size() && boost::beast::iequals(auth.substr(0, kBearer.size()), kBearer);
+  if (!has_bearer || !ctx.snapshot->AdminKeyAccepted(auth.substr(kBearer.size()))) {
+    co_await ReplyError(out, ctx,
+                        core::Fail(ErrorCode::kUnauthorized, "An admin key is required: 'Authorization: Bearer <admin key>'.")
+                            .error());
+    co_return;
+  }
+  if (path != "/admin/explain") {
+    co_await ReplyError(out, ctx, core::Fail(ErrorCode::kNotFound, fmt::format("no admin route for {}", path)).error());
+    co_return;
+  }
+  ctx.route = "admin_explain";
+  if (request.method() != http::verb::post) {
+    co_await ReplyError(out, ctx,
+                        core::Fail(ErrorCode::kMethodNotAllowed,
+                                   fmt::format("{} is not allowed on {}; use POST", request.method_string(), path), "POST")
+                            .error());
+    co_return;
+  }
+  // The body is the request to explain, exactly as a client would send it.
+  auto parsed = ParseModelRequest(request);
+  if (!parsed) {
+    co_await ReplyError(out, ctx, parsed.error());
+    co_return;
+  }
+  auto route = ctx.snapshot->Resolve(parsed->model);
+  if (!route) {
+    co_await ReplyError(out, ctx, route.error());
+    co_return;
+  }
+  // Whose policy applies: the client key named in x-meridian-client-key, or no key at all
+  // (no tenant, team or key-declared classes) when the header is absent.
+  std::string_view client_key = request["x-meridian-client-key"];
+  const Caller* caller =
+      client_key.empty() ? &ctx.snapshot->anonymous_caller() : ctx.snapshot->FindCaller(client_key);
+  if (!caller) {
+    co_await ReplyError(out, ctx,
+                        Invalid("header x-meridian-client-key: not one of the configured client keys",
+                                "x-meridian-client-key"));
+    co_return;
+  }
+  auto declared = ParseDeclared(request[kDataClassesHeader], request[kDataJurisdictionHeader]);
+  if (!declared) {
+    co_await ReplyError(out, ctx, declared.error());
+    co_return;
+  }
+  PolicyDecision decision = DecidePolicy(*ctx.snapshot, *caller, *declared, parsed->body, route->facts);
+  co_await Reply(out, ctx,
+                 MakeResponse(ctx, http::status::ok, json::serialize(ExplainJson(decision, parsed->model, route->facts))));
+}
+
 asio::awaitable<void> Gateway::Dispatch(net::Request& request, net::Responder& out, RequestContext& ctx) {
   std::string_view path = PathOf(request.target());
   auto method = request.method();
@@ -253,10 +349,13 @@ asio::awaitable<void> Gateway::Dispatch(net::Request& request, net::Responder& o
                               .error());
       co_return;
     }
-    if (!ctx.snapshot->KeyAccepted(auth.substr(kBearer.size()))) {
+    ctx.caller = ctx.snapshot->FindCaller(auth.substr(kBearer.size()));
+    if (ctx.caller == nullptr) {
       co_await ReplyError(out, ctx, core::Fail(ErrorCode::kUnauthorized, "Incorrect API key provided.").error());
       co_return;
     }
+  } else {
+    ctx.caller = ctx.snapshot->FindCaller({});
   }
 
   if (path == "/v1/chat/completions") {
@@ -288,33 +387,6 @@ asio::awaitable<void> Gateway::Dispatch(net::Request& request, net::Responder& o
 // Chat completions and embeddings: validate what the gateway itself needs, leave the rest to
 // the backend (which validates the full schema and answers in the same error format).
 
-namespace {
-
-// What every model-addressed API body shares: a JSON content type, a JSON object, and a
-// non-empty "model" string of at most 256 characters (it is echoed in errors and logs).
-struct ModelRequest {
-  json::object body;
-  std::string model;
-};
-
-core::Result<ModelRequest> ParseModelRequest(const net::Request& request) {
-  if (!IsJsonContentType(request[http::field::content_type])) {
-    return core::Fail(ErrorCode::kUnsupportedMediaType, "Content-Type must be application/json");
-  }
-  auto parsed = ParseJsonObject(request.body());
-  if (!parsed) return std::unexpected(std::move(parsed.error()));
-  const json::value* model = parsed->if_contains("model");
-  if (!model || !model->is_string() || model->as_string().empty()) {
-    return std::unexpected(Invalid("'model' is required and must be a non-empty string", "model"));
-  }
-  if (model->as_string().size() > 256) {
-    return std::unexpected(Invalid("'model' is longer than 256 characters", "model"));
-  }
-  std::string name(model->as_string());
-  return ModelRequest{std::move(*parsed), std::move(name)};
-}
-
-}  // namespace
 
 asio::awaitable<void> Gateway::ChatCompletions(net::Request& request, net::Responder& out, RequestContext& ctx) {
   auto parsed = ParseModelRequest(request);
@@ -362,8 +434,11 @@ asio::awaitable<void> Gateway::ChatCompletions(net::Request& request, net::Respo
   // resolved to another model id, or a stream whose usage the gateway asks for so that every
   // stream can be metered (the usage chunk is dropped again on the way out if the client did
   // not ask for it).
+  bool body_changed = false;
+  auto eligible = co_await ApplyPolicy(request, out, ctx, *route, body, body_changed);
+  if (!eligible) co_return;
   std::string upstream_body;
-  if (route->upstream_model != ctx.model || (stream && !wants_usage)) {
+  if (body_changed || route->upstream_model != ctx.model || (stream && !wants_usage)) {
     body["model"] = route->upstream_model;
     if (stream) {
       json::value& so = body["stream_options"];
@@ -374,7 +449,7 @@ asio::awaitable<void> Gateway::ChatCompletions(net::Request& request, net::Respo
   } else {
     upstream_body = std::move(request.body());
   }
-  co_await Forward(out, ctx, *route, "/chat/completions", std::move(upstream_body), stream, wants_usage);
+  co_await Forward(out, ctx, *eligible, "/chat/completions", std::move(upstream_body), stream, wants_usage);
 }
 
 asio::awaitable<void> Gateway::Embeddings(net::Request& request, net::Responder& out, RequestContext& ctx) {
@@ -395,14 +470,48 @@ asio::awaitable<void> Gateway::Embeddings(net::Request& request, net::Responder&
     co_await ReplyError(out, ctx, route.error());
     co_return;
   }
+  bool body_changed = false;
+  auto eligible = co_await ApplyPolicy(request, out, ctx, *route, body, body_changed);
+  if (!eligible) co_return;
   std::string upstream_body;
-  if (route->upstream_model != ctx.model) {
+  if (body_changed || route->upstream_model != ctx.model) {
     body["model"] = route->upstream_model;
     upstream_body = json::serialize(body);
   } else {
     upstream_body = std::move(request.body());
   }
-  co_await Forward(out, ctx, *route, "/embeddings", std::move(upstream_body), false, false);
+  co_await Forward(out, ctx, *eligible, "/embeddings", std::move(upstream_body), false, false);
+}
+
+asio::awaitable<std::optional<std::vector<Backend*>>> Gateway::ApplyPolicy(net::Request& request, net::Responder& out,
+                                                                           RequestContext& ctx, const ModelRoute& route,
+                                                                           json::object& body, bool& body_changed) {
+  auto declared = ParseDeclared(request[kDataClassesHeader], request[kDataJurisdictionHeader]);
+  if (!declared) {
+    co_await ReplyError(out, ctx, declared.error());
+    co_return std::nullopt;
+  }
+  PolicyDecision decision = DecidePolicy(*ctx.snapshot, *ctx.caller, *declared, body, route.facts);
+  if (!decision.allowed()) {
+    // Never a quiet fallback: the client learns which rules stopped the request.
+    ctx.error_code = policy::OutcomeCode(decision.eligibility.outcome);
+    co_await Reply(out, ctx, MakeResponse(ctx, http::status::forbidden, DenialBody(decision)));
+    co_return std::nullopt;
+  }
+  body_changed = false;
+  if (decision.must_transform()) {
+    // The eligible set was computed for the request without these values: they must not leave.
+    auto pseudonyms = std::make_unique<redact::Pseudonymizer>(ctx.snapshot->pseudonym_key());
+    for (StringHit& hit : decision.hits) {
+      std::string_view text(hit.value->data(), hit.value->size());
+      *hit.value = pseudonyms->Apply(text, hit.findings, decision.redact_mask, decision.pseudonymize_mask);
+    }
+    ctx.redacted = pseudonyms->redacted_count();
+    ctx.pseudonymized = pseudonyms->pseudonymized_count();
+    body_changed = ctx.redacted + ctx.pseudonymized > 0;
+    if (pseudonyms->has_placeholders()) ctx.pseudonyms = std::move(pseudonyms);
+  }
+  co_return EligibleBackends(decision, *route.backends);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@
 
 #include "gateway/snapshot.hpp"
 #include "net/server.hpp"
+#include "redact/redact.hpp"
 #include "telemetry/access_log.hpp"
 #include "telemetry/metrics.hpp"
 
@@ -27,6 +28,11 @@ struct RequestContext {
   std::shared_ptr<const Snapshot> snapshot;  // the configuration this request started with
   const net::Request* request = nullptr;     // the client's request (owned by the server)
   std::string request_id;
+  const Caller* caller = nullptr;            // who is calling (set after authentication)
+  // Set when the policy stage replaced values by placeholders: the answer is restored with it.
+  std::unique_ptr<redact::Pseudonymizer> pseudonyms;
+  int redacted = 0;                          // values redacted from the request
+  int pseudonymized = 0;                     // values replaced by placeholders
   std::string_view route = "other";          // metrics label
   Clock::time_point start;
   const Backend* backend = nullptr;          // the backend that answered (or was last tried)
@@ -62,6 +68,10 @@ class Gateway {
   // server's worker thread; thread-safe (per-request state lives in the coroutine).
   asio::awaitable<void> Handle(net::Request& request, net::Responder& responder);
 
+  // Serves one request of the admin listener (admin.listen): POST /admin/explain, behind the
+  // admin keys. Same threading as Handle.
+  asio::awaitable<void> HandleAdmin(net::Request& request, net::Responder& responder);
+
   // Renders errors the HTTP server detects itself (413, 431, 400...) in OpenAI's format.
   net::Response RenderServerError(http::status status, std::string_view message) const;
 
@@ -77,14 +87,21 @@ class Gateway {
 
  private:
   asio::awaitable<void> Dispatch(net::Request& request, net::Responder& out, RequestContext& ctx);
+  asio::awaitable<void> DispatchAdmin(net::Request& request, net::Responder& out, RequestContext& ctx);
   asio::awaitable<void> ChatCompletions(net::Request& request, net::Responder& out, RequestContext& ctx);
   asio::awaitable<void> Embeddings(net::Request& request, net::Responder& out, RequestContext& ctx);
+  // Runs the policy stage on `body` for `route`; on a denial or a bad declaration header it
+  // answers the client and returns nullopt, otherwise the backends Forward may use.
+  asio::awaitable<std::optional<std::vector<Backend*>>> ApplyPolicy(net::Request& request, net::Responder& out,
+                                                                    RequestContext& ctx, const ModelRoute& route,
+                                                                    boost::json::object& body, bool& body_changed);
   asio::awaitable<void> ListModels(net::Responder& out, RequestContext& ctx);
   asio::awaitable<void> GetModel(std::string_view id, net::Responder& out, RequestContext& ctx);
 
-  // Sends `body` to the model's backends (first healthy one; the next one only if nothing was
+  // Sends `body` to the first healthy backend of `backends` (the next one only if nothing was
   // sent) and relays the answer. `stream`: relay SSE; `client_wants_usage`: keep the usage chunk.
-  asio::awaitable<void> Forward(net::Responder& out, RequestContext& ctx, const ModelRoute& route,
+  // Only `backends` are tried, in order: the policy stage's eligible set for this request.
+  asio::awaitable<void> Forward(net::Responder& out, RequestContext& ctx, const std::vector<Backend*>& backends,
                                 std::string_view path, std::string body, bool stream,
                                 bool client_wants_usage);
   asio::awaitable<void> RelayBody(net::Responder& out, RequestContext& ctx, net::Exchange& exchange);

@@ -8,6 +8,7 @@
 #include "gateway/gateway.hpp"
 #include "gateway/http_error.hpp"
 #include "gateway/json_scan.hpp"
+#include "gateway/restore.hpp"
 #include "net/client.hpp"
 #include "net/sse.hpp"
 
@@ -34,10 +35,14 @@ void TakeUsage(const JsonScan& scan, RequestContext& ctx) {
   if (scan.completion_tokens >= 0) ctx.completion_tokens = scan.completion_tokens;
 }
 
-void AddMeridianHeaders(net::Response& res, const RequestContext& ctx) {
+template <class Fields>
+void AddMeridianHeaders(Fields& res, const RequestContext& ctx) {
   res.set("x-meridian-backend", ctx.backend->id());
   res.set("x-meridian-provider", ctx.backend->config().provider);
   res.set("x-meridian-attempts", std::to_string(ctx.attempts));
+  // How many values the policy stage replaced before the request left (counts, never values).
+  if (ctx.redacted > 0) res.set("x-meridian-redacted", std::to_string(ctx.redacted));
+  if (ctx.pseudonymized > 0) res.set("x-meridian-pseudonymized", std::to_string(ctx.pseudonymized));
 }
 
 // An upstream's error answer as the client will see it: its status and, when the body is
@@ -73,7 +78,7 @@ std::string StreamErrorEvent(const core::Error& error) {
 
 }  // namespace
 
-asio::awaitable<void> Gateway::Forward(net::Responder& out, RequestContext& ctx, const ModelRoute& route,
+asio::awaitable<void> Gateway::Forward(net::Responder& out, RequestContext& ctx, const std::vector<Backend*>& backends,
                                        std::string_view path, std::string body, bool stream,
                                        bool client_wants_usage) {
   // If the client goes away, the upstream exchange is cut at once, whatever stage it is in.
@@ -81,7 +86,7 @@ asio::awaitable<void> Gateway::Forward(net::Responder& out, RequestContext& ctx,
   out.WatchPeerClose([cancel] { cancel->Cancel(); });
 
   std::optional<core::Error> last_error;
-  for (Backend* backend : *route.backends) {
+  for (Backend* backend : backends) {
     if (!backend->healthy()) continue;
     ctx.backend = backend;
     ++ctx.attempts;
@@ -133,7 +138,7 @@ asio::awaitable<void> Gateway::Forward(net::Responder& out, RequestContext& ctx,
   }
   if (!last_error) {
     last_error = core::Fail(ErrorCode::kUpstreamUnavailable,
-                            fmt::format("no healthy backend serves model '{}'", route.upstream_model))
+                            fmt::format("no healthy backend serves model '{}'", ctx.model))
                      .error();
   }
   co_await ReplyError(out, ctx, *last_error);
@@ -160,6 +165,7 @@ asio::awaitable<void> Gateway::RelayBody(net::Responder& out, RequestContext& ct
       co_return;
     }
     TakeUsage(*scan, ctx);
+    if (ctx.pseudonyms) *body = RestoreJsonBody(*body, *ctx.pseudonyms);
     auto res = MakeResponse(ctx, static_cast<http::status>(status), std::move(*body));
     AddMeridianHeaders(res, ctx);
     co_await Reply(out, ctx, std::move(res));
@@ -184,9 +190,7 @@ asio::awaitable<void> Gateway::RelayStream(net::Responder& out, RequestContext& 
   head.set(http::field::content_type, "text/event-stream");
   head.set(http::field::cache_control, "no-cache");
   head.set("x-request-id", ctx.request_id);
-  head.set("x-meridian-backend", ctx.backend->id());
-  head.set("x-meridian-provider", ctx.backend->config().provider);
-  head.set("x-meridian-attempts", std::to_string(ctx.attempts));
+  AddMeridianHeaders(head, ctx);
   ctx.status = 200;
   // (GCC 12 miscompiles some co_await inside conditions: results go through locals.)
   bool started = co_await out.StartStream(std::move(head));
@@ -199,12 +203,25 @@ asio::awaitable<void> Gateway::RelayStream(net::Responder& out, RequestContext& 
   std::string pending;  // translated events that arrived together, written as one chunk
   bool saw_done = false;
   std::optional<core::Error> failure;
-  auto on_event = [&](const net::SseEvent& event) {
+  // Placeholders in the answer are restored as the events pass, a split one held back until
+  // its end arrives (at most one placeholder's length).
+  std::optional<ChatStreamRestorer> restorer;
+  if (ctx.pseudonyms) restorer.emplace(*ctx.pseudonyms);
+  std::string restored;
+  auto on_event = [&](const net::SseEvent& upstream_event) {
     if (failure || saw_done) return;
-    if (event.data == "[DONE]") {
+    if (upstream_event.data == "[DONE]") {
       saw_done = true;
-      net::AppendSseEvent(pending, event.data);
+      if (restorer) {
+        if (std::string rest = restorer->Finish(); !rest.empty()) net::AppendSseEvent(pending, rest);
+      }
+      net::AppendSseEvent(pending, upstream_event.data);
       return;
+    }
+    net::SseEvent event = upstream_event;
+    if (restorer) {
+      restored = restorer->Event(upstream_event.data);
+      event.data = restored;
     }
     auto scan = ScanJson(event.data);
     if (!scan || !scan->top_level_object) {
@@ -296,7 +313,13 @@ asio::awaitable<void> Gateway::RelayStream(net::Responder& out, RequestContext& 
   if (failure) {
     ex.Abort();
     ctx.error_code = core::CodeName(failure->code);
-    co_await out.WriteChunk(StreamErrorEvent(*failure));
+    std::string tail;
+    if (restorer) {
+      // What was held back is the client's text: it goes out before the error.
+      if (std::string rest = restorer->Finish(); !rest.empty()) net::AppendSseEvent(tail, rest);
+    }
+    tail += StreamErrorEvent(*failure);
+    co_await out.WriteChunk(tail);
     co_await out.EndStream();
     co_return;
   }

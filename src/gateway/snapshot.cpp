@@ -1,6 +1,9 @@
 #include "gateway/snapshot.hpp"
 
 #include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <mutex>
 
 #include <algorithm>
 #include <memory>
@@ -25,9 +28,11 @@ std::string Sha256(std::string_view data) {
   return std::string(reinterpret_cast<const char*>(digest), length);
 }
 
-Backend::Backend(config::BackendConfig config, std::shared_ptr<const net::Upstream> upstream)
+Backend::Backend(config::BackendConfig config, std::shared_ptr<const net::Upstream> upstream,
+                 policy::BackendFacts facts)
     : config_(std::move(config)),
       upstream_(std::move(upstream)),
+      facts_(std::move(facts)),
       // A backend with an active check is out of rotation until its first check passes.
       check_passing_(config_.health_check.path.empty()) {}
 
@@ -51,17 +56,55 @@ struct StringHash {
 // random keys cannot grow it, and it is bounded anyway.
 struct AcceptedKeyCache {
   std::uint64_t generation = 0;
-  std::unordered_set<std::string, StringHash, std::equal_to<>> keys;
+  std::unordered_map<std::string, const Caller*, StringHash, std::equal_to<>> keys;
 };
 thread_local AcceptedKeyCache tl_accepted;
 constexpr std::size_t kMaxCachedKeys = 1024;
 std::atomic<std::uint64_t> next_generation{1};
 
+// Compiled once per process: compiling the Hyperscan database takes far longer than the rest
+// of a configuration load, and it does not depend on the configuration.
+core::Result<std::shared_ptr<const classify::Classifier>> SharedClassifier() {
+  static std::mutex mu;
+  static std::shared_ptr<const classify::Classifier> shared;
+  std::lock_guard lock(mu);
+  if (!shared) {
+    auto created = classify::Classifier::Create();
+    if (!created) return std::unexpected(std::move(created.error()));
+    shared = std::move(*created);
+  }
+  return shared;
+}
+
+std::string KeyPrefix(std::string_view key) {
+  return std::string(key.substr(0, std::min<std::size_t>(8, key.size() / 2)));
+}
+
 }  // namespace
+
+std::string_view Snapshot::pseudonym_key() const {
+  static const std::string key = [] {
+    std::string k(32, '\0');
+    RAND_bytes(reinterpret_cast<unsigned char*>(k.data()), static_cast<int>(k.size()));
+    return k;
+  }();
+  return key;
+}
 
 core::Result<std::shared_ptr<const Snapshot>> Snapshot::Build(config::Config config) {
   std::shared_ptr<Snapshot> snap(new Snapshot());
-  for (const auto& bc : config.backends) {
+  auto policy_set = policy::CompileConfigPolicy(config);
+  if (!policy_set) {
+    std::string message = "invalid residency configuration:";
+    for (const auto& issue : policy_set.error()) message += "\n  " + issue.ToString();
+    return core::Fail(core::ErrorCode::kInternal, std::move(message));
+  }
+  snap->policy_ = std::move(policy_set->policy);
+  auto classifier = SharedClassifier();
+  if (!classifier) return std::unexpected(std::move(classifier.error()));
+  snap->classifier_ = std::move(*classifier);
+  for (std::size_t bi = 0; bi < config.backends.size(); ++bi) {
+    const auto& bc = config.backends[bi];
     auto url = core::ParseUrl(bc.base_url);
     if (!url) {
       return core::Fail(core::ErrorCode::kInternal,
@@ -78,8 +121,11 @@ core::Result<std::shared_ptr<const Snapshot>> Snapshot::Build(config::Config con
     opts.ca_file = bc.ca_file;
     auto upstream = net::Upstream::Create(bc.id, std::move(*url), std::move(opts));
     if (!upstream) return std::unexpected(std::move(upstream.error()));
-    auto backend = std::make_unique<Backend>(bc, std::move(*upstream));
-    for (const auto& model : bc.models) snap->by_model_[model].push_back(backend.get());
+    auto backend = std::make_unique<Backend>(bc, std::move(*upstream), policy_set->facts[bi]);
+    for (const auto& model : bc.models) {
+      snap->by_model_[model].push_back(backend.get());
+      snap->facts_by_model_[model].push_back(backend->facts());
+    }
     snap->backends_.push_back(std::move(backend));
   }
   for (const auto& alias : config.aliases) snap->aliases_[alias.name] = alias.target;
@@ -90,8 +136,17 @@ core::Result<std::shared_ptr<const Snapshot>> Snapshot::Build(config::Config con
   std::sort(snap->model_ids_.begin(), snap->model_ids_.end());
   std::sort(snap->alias_names_.begin(), snap->alias_names_.end());
   for (const auto& key : config.auth.keys) {
-    if (!key.empty()) snap->key_digests_.insert(Sha256(key));
+    if (key.key.empty()) continue;
+    Caller caller;
+    caller.tenant = key.tenant;
+    caller.team = key.team;
+    caller.key_prefix = KeyPrefix(key.key);
+    for (core::DataClass c : key.data_classes) caller.declared_mask |= 1u << static_cast<int>(c);
+    caller.jurisdiction = key.jurisdiction;
+    snap->key_digests_.emplace(Sha256(key.key), snap->callers_.size());
+    snap->callers_.push_back(std::move(caller));
   }
+  for (const auto& key : config.admin.keys) snap->admin_digests_.insert(Sha256(key));
   snap->config_ = std::move(config);
   snap->generation_ = next_generation.fetch_add(1);
   return std::shared_ptr<const Snapshot>(std::move(snap));
@@ -110,7 +165,7 @@ core::Result<ModelRoute> Snapshot::Resolve(std::string_view model) const {
                                   all.empty() ? std::string("(none)") : fmt::format("{}", fmt::join(all, ", "))),
                       "model");
   }
-  return ModelRoute{it->first, &it->second};
+  return ModelRoute{it->first, &it->second, facts_by_model_.at(it->first)};
 }
 
 const Backend* Snapshot::FirstBackendFor(std::string_view model) const {
@@ -118,17 +173,23 @@ const Backend* Snapshot::FirstBackendFor(std::string_view model) const {
   return it == by_model_.end() || it->second.empty() ? nullptr : it->second.front();
 }
 
-bool Snapshot::KeyAccepted(std::string_view bearer_key) const {
-  if (key_digests_.empty()) return true;
+bool Snapshot::AdminKeyAccepted(std::string_view bearer_key) const {
+  return !admin_digests_.empty() && admin_digests_.contains(Sha256(bearer_key));
+}
+
+const Caller* Snapshot::FindCaller(std::string_view bearer_key) const {
+  if (key_digests_.empty()) return &anonymous_;
   auto& cache = tl_accepted;
   if (cache.generation != generation_) {
     cache.keys.clear();
     cache.generation = generation_;
   }
-  if (cache.keys.find(bearer_key) != cache.keys.end()) return true;
-  if (!key_digests_.contains(Sha256(bearer_key))) return false;
-  if (cache.keys.size() < kMaxCachedKeys) cache.keys.emplace(bearer_key);
-  return true;
+  if (auto hit = cache.keys.find(bearer_key); hit != cache.keys.end()) return hit->second;
+  auto it = key_digests_.find(Sha256(bearer_key));
+  if (it == key_digests_.end()) return nullptr;
+  const Caller* caller = &callers_[it->second];
+  if (cache.keys.size() < kMaxCachedKeys) cache.keys.emplace(bearer_key, caller);
+  return caller;
 }
 
 }  // namespace meridian::gateway

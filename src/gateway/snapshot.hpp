@@ -7,15 +7,18 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
+#include "classify/classifier.hpp"
 #include "config/config.hpp"
 #include "core/error.hpp"
 #include "net/client.hpp"
+#include "policy/config_policy.hpp"
 
 namespace meridian::gateway {
 
@@ -24,9 +27,12 @@ using Clock = std::chrono::steady_clock;
 // One configured backend and its live health.
 class Backend {
  public:
-  Backend(config::BackendConfig config, std::shared_ptr<const net::Upstream> upstream);
+  Backend(config::BackendConfig config, std::shared_ptr<const net::Upstream> upstream,
+          policy::BackendFacts facts);
 
   const config::BackendConfig& config() const { return config_; }
+  // Residency facts (configuration fields overlaid with its `facts` map).
+  const policy::BackendFacts& facts() const { return facts_; }
   const std::string& id() const { return config_.id; }
   const std::shared_ptr<const net::Upstream>& upstream() const { return upstream_; }
 
@@ -42,6 +48,7 @@ class Backend {
  private:
   config::BackendConfig config_;
   std::shared_ptr<const net::Upstream> upstream_;
+  policy::BackendFacts facts_;
   std::atomic<bool> check_passing_;
   std::atomic<Clock::rep> unhealthy_until_{0};
 };
@@ -50,6 +57,19 @@ class Backend {
 struct ModelRoute {
   std::string_view upstream_model;           // the model id sent upstream (alias resolved)
   const std::vector<Backend*>* backends;     // every backend serving it, in config order
+  std::span<const policy::BackendFacts> facts;  // their facts, index-aligned with *backends
+};
+
+// Who is calling, as far as policy is concerned: from the matched key's configuration (or
+// empty when authentication is disabled).
+struct Caller {
+  std::string tenant;
+  std::string team;
+  // The first characters of the key (at most 8, never more than half of it): what policies'
+  // `scope.key` patterns and records name. Empty when authentication is disabled.
+  std::string key_prefix;
+  std::uint32_t declared_mask = 0;          // bit per core::DataClass, from the key's data_classes
+  std::string jurisdiction;                 // declared by the key's configuration; "" = none
 };
 
 class Snapshot {
@@ -70,10 +90,26 @@ class Snapshot {
   // The backend that would serve `model` first (for owned_by), or null.
   const Backend* FirstBackendFor(std::string_view model) const;
 
-  // True if auth is disabled or `bearer_key` is one of the configured keys. Compares SHA-256
-  // digests, so the time taken does not depend on how much of a key matched.
-  bool KeyAccepted(std::string_view bearer_key) const;
+  // The caller holding `bearer_key`, or null if the key is not configured. With authentication
+  // disabled, every key (and none) is the anonymous caller. Compares SHA-256 digests, so the
+  // time taken does not depend on how much of a key matched. Thread-safe; the result lives as
+  // long as the snapshot.
+  const Caller* FindCaller(std::string_view bearer_key) const;
+  bool KeyAccepted(std::string_view bearer_key) const { return FindCaller(bearer_key) != nullptr; }
+  // The caller with no key: no tenant, team, prefix or declarations (what explain uses when no
+  // client key is named).
+  const Caller& anonymous_caller() const { return anonymous_; }
   bool auth_enabled() const { return !key_digests_.empty(); }
+  // True if `bearer_key` is one of admin.keys (digests compared). False when there are none.
+  bool AdminKeyAccepted(std::string_view bearer_key) const;
+
+  // The compiled residency policy (empty policy when the file has none).
+  const policy::CompiledPolicy& policy() const { return policy_; }
+  // The classifier every request is scanned with (shared by all snapshots of the process).
+  const classify::Classifier& classifier() const { return *classifier_; }
+  // Secret for stable pseudonyms: random per process, so placeholders are stable across
+  // requests and configuration reloads but mean nothing outside this process.
+  std::string_view pseudonym_key() const;
 
  private:
   Snapshot() = default;
@@ -83,7 +119,13 @@ class Snapshot {
   std::unordered_map<std::string, std::string> aliases_;
   std::vector<std::string> model_ids_;
   std::vector<std::string> alias_names_;
-  std::unordered_set<std::string> key_digests_;
+  std::unordered_map<std::string, std::size_t> key_digests_;  // digest -> index in callers_
+  std::vector<Caller> callers_;
+  std::unordered_set<std::string> admin_digests_;
+  Caller anonymous_;
+  policy::CompiledPolicy policy_;
+  std::unordered_map<std::string, std::vector<policy::BackendFacts>> facts_by_model_;
+  std::shared_ptr<const classify::Classifier> classifier_;
   std::uint64_t generation_ = 0;  // unique per Build(), for per-thread caches
 };
 

@@ -258,15 +258,14 @@ Eligibility CompiledPolicy::Evaluate(const RequestFacts& req,
     if (req.class_counts[static_cast<std::size_t>(i)] > 0) req_mask |= 1u << i;
   }
 
-  std::bitset<kMaxRules> route_rules;  // applicable route rules
+  std::bitset<kMaxRules> applied;
+  // Pass 1: block, redact and pseudonymize rules see every class found or declared.
   std::size_t first_block = rules_.size();
+  uint32_t transformed = 0;
   for (std::size_t i = 0; i < rules_.size(); ++i) {
     const Rule& rule = rules_[i];
-    if (!rule.Applies(req, req_mask)) continue;
-    if (rule.action == Action::kRoute) {
-      route_rules.set(i);
-      continue;
-    }
+    if (rule.action == Action::kRoute || !rule.Applies(req, req_mask)) continue;
+    applied.set(i);
     uint32_t classes = req_mask & (rule.has_class_condition ? rule.class_mask : ~0u);
     if (rule.action == Action::kBlock) {
       out.blocked = true;
@@ -274,12 +273,34 @@ Eligibility CompiledPolicy::Evaluate(const RequestFacts& req,
       if (first_block == rules_.size()) first_block = i;
     } else if (classes == 0) {
       continue;  // nothing to redact or pseudonymize
+    } else {
+      transformed |= classes;
     }
     Obligation& ob = out.obligations.emplace_back();
     ob.action = rule.action;
     ob.rule = rule.name;
     for (int c = 0; c < core::kDataClassCount; ++c) {
       if ((classes >> c) & 1u) ob.classes.push_back(static_cast<core::DataClass>(c));
+    }
+  }
+
+  // Pass 2: route rules see what will actually leave: found values that an obligation replaces
+  // are gone; declared classes cannot be replaced and stay.
+  uint32_t removed = transformed & ~req.declared_mask;
+  uint32_t route_mask = req_mask & ~removed;
+  for (int c = 0; c < core::kDataClassCount; ++c) {
+    if ((removed >> c) & 1u) out.removed_before_routing.push_back(static_cast<core::DataClass>(c));
+  }
+  std::bitset<kMaxRules> route_rules;  // applicable route rules
+  for (std::size_t i = 0; i < rules_.size(); ++i) {
+    if (rules_[i].action == Action::kRoute && !out.blocked && rules_[i].Applies(req, route_mask)) {
+      route_rules.set(i);
+      applied.set(i);
+    }
+  }
+  if (applied.any()) {
+    for (std::size_t i = 0; i < rules_.size(); ++i) {
+      if (applied.test(i)) out.applied_rules.push_back(rules_[i].name);
     }
   }
 

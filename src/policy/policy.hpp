@@ -32,7 +32,10 @@ struct RequestFacts {
   std::string tenant;
   std::string team;
   std::string key_prefix;
-  std::array<int, core::kDataClassCount> class_counts{};  // findings per core::DataClass
+  std::array<int, core::kDataClassCount> class_counts{};  // findings (or declarations) per core::DataClass
+  // Classes the caller or its key declared (bit i = core::DataClass(i)). They have no spans, so
+  // redaction cannot remove them: they always count for route rules.
+  std::uint32_t declared_mask = 0;
   std::optional<std::string> declared_jurisdiction;        // where the data comes from, if said
 };
 
@@ -65,6 +68,12 @@ struct Eligibility {
   // When outcome != kAllowed: the rules responsible (blocking rules, or the distinct rules of
   // `excluded`), in policy order. Empty when allowed.
   std::vector<std::string> denying_rules;
+  // Classes that redact/pseudonymize obligations remove from the request before it leaves
+  // (found, not declared): route rules were evaluated without them. Ascending enum order.
+  std::vector<core::DataClass> removed_before_routing;
+  // Every rule that applied to the request (scope and conditions matched), in policy order,
+  // whatever it did: what `meridian explain` calls the rules fired.
+  std::vector<std::string> applied_rules;
 };
 
 // Machine-readable code for the outcome: "allowed", "policy_blocked", "no_eligible_backend".

@@ -54,7 +54,7 @@ describe('meridian config check', () => {
   test('configs/default.yaml is valid: exit 0', async () => {
     const r = await runGateway(['config', 'check', 'configs/default.yaml'], { cwd: repoRoot, env: env() });
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /^configs\/default\.yaml: ok \(\d+ backends enabled, \d+ disabled, \d+ aliases\)\n$/);
+    assert.match(r.stdout, /^configs\/default\.yaml: ok \(\d+ backends enabled, \d+ disabled, \d+ aliases, \d+ policy rules\)\n$/);
     assert.doesNotMatch(r.stderr, /^configs\/default\.yaml:\d+:/m, 'no error lines');
   });
 
@@ -112,6 +112,6 @@ aliases: {fast: m1}
 `);
     const r = await runGateway(['config', 'check', 'ok.yaml'], { cwd: dir, env: env() });
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stdout, 'ok.yaml: ok (1 backends enabled, 1 disabled, 1 aliases)\n');
+    assert.equal(r.stdout, 'ok.yaml: ok (1 backends enabled, 1 disabled, 1 aliases, 0 policy rules)\n');
   });
 });

@@ -52,6 +52,12 @@ const std::string kB =
 // kB plus one more field of the backend, on line 7.
 std::string Backend(const std::string& extra) { return kB + "    " + extra + "\n"; }
 
+std::vector<std::string> KeyStrings(const Config& c) {
+  std::vector<std::string> out;
+  for (const KeyConfig& k : c.auth.keys) out.push_back(k.key);
+  return out;
+}
+
 std::vector<std::string> Issues(const std::string& yaml) {
   auto r = ParseConfig(yaml, "t.yaml");
   std::vector<std::string> out;
@@ -183,8 +189,20 @@ INSTANTIATE_TEST_SUITE_P(
                   "    models:\n      - m1\n      - m2\n      - m1\n    tier: cloud\n",
                   {"t.yaml:8: backends[0].models[2]: duplicate model 'm1' (also "
                    "backends[0].models[0])"}},
+        IssueCase{"auth_key_map_no_key", "auth:\n  keys:\n    - {tenant: acme}\n" + kB,
+                  {"t.yaml:3: auth.keys[0].key: is required"}},
+        IssueCase{"auth_key_map_unknown_field", "auth:\n  keys:\n    - {key: sk-1, tennant: acme}\n" + kB,
+                  {"t.yaml:3: auth.keys[0].tennant: unknown field 'tennant'; did you mean 'tenant'?"}},
+        IssueCase{"auth_key_map_bad_class", "auth:\n  keys:\n    - key: sk-1\n      data_classes: [emial]\n" + kB,
+                  {"t.yaml:4: auth.keys[0].data_classes[0]: unknown data class 'emial'"}},
+        IssueCase{"auth_key_map_bad_jurisdiction", "auth:\n  keys:\n    - key: sk-1\n      jurisdiction: de\n" + kB,
+                  {"t.yaml:4: auth.keys[0].jurisdiction: unknown jurisdiction 'de': codes are upper case, write 'DE'"}},
+        IssueCase{"auth_key_map_star_tenant", "auth:\n  keys:\n    - {key: sk-1, tenant: \"a*\"}\n" + kB,
+                  {"t.yaml:3: auth.keys[0].tenant: must not contain spaces, control characters or '*'"}},
+        IssueCase{"auth_key_map_duplicate", "auth:\n  keys:\n    - sk-1\n    - {key: sk-1, tenant: a}\n" + kB,
+                  {"t.yaml:4: auth.keys[1]: duplicate key (same as auth.keys[0])"}},
         IssueCase{"auth_keys_scalar", "auth:\n  keys: sk-x\n" + kB,
-                  {"t.yaml:2: auth.keys: expected a list of strings, got a scalar"}},
+                  {"t.yaml:2: auth.keys: expected a list of keys, got a scalar"}},
         IssueCase{"auth_is_list", "auth: [a]\n" + kB, {"t.yaml:1: auth: expected a map, got a list"}},
         IssueCase{"auth_key_empty", "auth:\n  keys: [\"\"]\n" + kB,
                   {"t.yaml:2: auth.keys[0]: must not be empty"}},
@@ -633,7 +651,7 @@ TEST_F(ConfigTest, EnvironmentIsInterpolatedIntoScalarValues) {
   EXPECT_EQ(c.server.workers, 6u);
   EXPECT_EQ(c.server.listen_port, 9999);
   EXPECT_FALSE(c.server.request_log);
-  EXPECT_THAT(c.auth.keys, ElementsAre("sk-dev", "cost$5"));
+  EXPECT_THAT(KeyStrings(c), ElementsAre("sk-dev", "cost$5"));
 }
 
 TEST_F(ConfigTest, InterpolatedValueIsTypeCheckedAfterExpansion) {
@@ -802,7 +820,7 @@ TEST_F(ConfigTest, FullConfigRoundTrip) {
   EXPECT_EQ(c.server.write_timeout, Millis(15'000));
   EXPECT_EQ(c.server.shutdown_grace, Millis(2'500));
   EXPECT_FALSE(c.server.request_log);
-  EXPECT_THAT(c.auth.keys, ElementsAre("sk-one", "sk-two"));
+  EXPECT_THAT(KeyStrings(c), ElementsAre("sk-one", "sk-two"));
   EXPECT_THAT(c.warnings, IsEmpty());
   EXPECT_THAT(c.disabled_backends, IsEmpty());
 
@@ -889,6 +907,41 @@ TEST_F(ConfigTest, LoadConfigFileDirectory) {
   auto r = LoadConfigFile("/tmp");
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error()[0].ToString(), "/tmp: cannot read configuration file: it is a directory");
+}
+
+}  // namespace
+}  // namespace meridian::config
+
+namespace meridian::config {
+namespace {
+
+TEST(ConfigKeys, MapEntriesCarryTenantTeamClassesAndJurisdiction) {
+  auto r = ParseConfig("auth:\n  keys:\n    - sk-plain\n    - key: sk-acme-ops\n      tenant: acme\n"
+                       "      team: ops\n      data_classes: [classification_marking, email, email]\n"
+                       "      jurisdiction: DE\n" + kB,
+                       "t.yaml");
+  ASSERT_TRUE(r.has_value());
+  ASSERT_EQ(r->auth.keys.size(), 2u);
+  EXPECT_EQ(r->auth.keys[0].key, "sk-plain");
+  EXPECT_EQ(r->auth.keys[0].tenant, "");
+  const KeyConfig& k = r->auth.keys[1];
+  EXPECT_EQ(k.key, "sk-acme-ops");
+  EXPECT_EQ(k.tenant, "acme");
+  EXPECT_EQ(k.team, "ops");
+  EXPECT_THAT(k.data_classes, ElementsAre(core::DataClass::kClassificationMarking, core::DataClass::kEmail));
+  EXPECT_EQ(k.jurisdiction, "DE");
+}
+
+TEST(ConfigKeys, PoliciesAndFactsAreKeptRawForThePolicyModule) {
+  auto r = ParseConfig(Backend("facts: {storage_jurisdiction: FR}") +
+                           "policies:\n  - name: r1\n    action: block\n",
+                       "t.yaml");
+  ASSERT_TRUE(r.has_value());
+  ASSERT_TRUE(r->policies.IsSequence());
+  EXPECT_EQ(r->policies.size(), 1u);
+  ASSERT_EQ(r->backends.size(), 1u);
+  EXPECT_EQ(r->backends[0].facts["storage_jurisdiction"].Scalar(), "FR");
+  EXPECT_EQ(r->backends[0].path, "backends[0]");
 }
 
 }  // namespace

@@ -73,7 +73,8 @@ TEST_F(DefaultConfigTest, ValidWithoutEnvironment) {
   EXPECT_EQ(c.state_dir, "./state");
   EXPECT_EQ(c.server.listen_host, "127.0.0.1");
   EXPECT_EQ(c.server.listen_port, 8090);
-  EXPECT_THAT(c.auth.keys, ElementsAre("sk-meridian-dev"));
+  ASSERT_EQ(c.auth.keys.size(), 1u);
+  EXPECT_EQ(c.auth.keys[0].key, "sk-meridian-dev");
   EXPECT_THAT(Ids(c), ElementsAre("sim-edge", "sim-local", "sim-cloud-eu", "sim-cloud-us",
                                   "ollama", "vllm", "llamacpp"));
   EXPECT_THAT(c.disabled_backends,
@@ -133,7 +134,8 @@ TEST_F(DefaultConfigTest, EnvironmentOverridesAndCloudKeys) {
   ASSERT_TRUE(r.has_value()) << Render(r.error());
   EXPECT_EQ(r->server.listen_host, "0.0.0.0");
   EXPECT_EQ(r->server.listen_port, 0);
-  EXPECT_THAT(r->auth.keys, ElementsAre("sk-prod"));
+  ASSERT_EQ(r->auth.keys.size(), 1u);
+  EXPECT_EQ(r->auth.keys[0].key, "sk-prod");
   EXPECT_THAT(r->disabled_backends, ElementsAre("anthropic", "gemini", "mistral", "deepseek"));
   const BackendConfig* openai = Find(*r, "openai");
   ASSERT_NE(openai, nullptr);

@@ -239,7 +239,7 @@ class GatewayHandlerTest : public ::testing::Test {
     c.server.request_log = false;
     c.backends.push_back(Backend("b1", upstream_->url() + "/v1"));
     c.aliases.push_back({"fast", "gpt-test"});
-    c.auth.keys = {"sk-client"};
+    c.auth.keys = {[] { config::KeyConfig k; k.key = "sk-client"; return k; }()};
     if (tweak) tweak(c);
     auto snapshot = Snapshot::Build(std::move(c));
     ASSERT_TRUE(snapshot) << snapshot.error().message;

@@ -30,7 +30,7 @@ config::Config TwoBackends() {
   c.backends.push_back(MakeBackend("beta", {"gpt-a", "llama-3"}));
   c.aliases.push_back({"fast", "gpt-a"});
   c.aliases.push_back({"dangling", "no-such-model"});  // target served by nobody
-  c.auth.keys = {"sk-one", "sk-two"};
+  for (const char* key : {"sk-one", "sk-two"}) c.auth.keys.emplace_back().key = key;
   return c;
 }
 

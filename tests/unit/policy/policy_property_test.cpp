@@ -156,10 +156,21 @@ OracleResult Oracle(const std::vector<GenRule>& rules, const RequestFacts& req,
     if (r.action == "block" || !classes.empty()) out.obligations.emplace_back(r.name, classes);
   }
   if (out.blocked) return out;
+  // Route rules see the request after redaction/pseudonymization: replaced classes are gone,
+  // unless declared (declared classes have no spans to replace).
+  RequestFacts routed = req;
+  for (const auto& [rule, classes] : out.obligations) {
+    const GenRule& r = *std::find_if(rules.begin(), rules.end(), [&](const GenRule& g) { return g.name == rule; });
+    if (r.action != "redact" && r.action != "pseudonymize") continue;
+    for (const std::string& n : classes) {
+      std::size_t i = static_cast<std::size_t>(std::find(kClassNames.begin(), kClassNames.end(), n) - kClassNames.begin());
+      if (((req.declared_mask >> i) & 1u) == 0) routed.class_counts[i] = 0;
+    }
+  }
   for (const BackendFacts& b : backends) {
     std::string failing;
     for (const GenRule& r : rules) {
-      if (r.action == "route" && OracleApplies(r, req) && !OraclePasses(r, b)) {
+      if (r.action == "route" && OracleApplies(r, routed) && !OraclePasses(r, b)) {
         failing = r.name;
         break;
       }
@@ -329,6 +340,9 @@ RequestFacts RandomRequest(Gen& g) {
   r.key_prefix = g.Pick({"sk-1", "sk-2", "pk-1", ""});
   int n = g.Int(0, 3);
   for (int i = 0; i < n; ++i) r.class_counts[static_cast<std::size_t>(g.Int(0, core::kDataClassCount - 1))] += g.Int(1, 3);
+  for (int i = 0; i < core::kDataClassCount; ++i) {
+    if (r.class_counts[static_cast<std::size_t>(i)] > 0 && g.Int(0, 3) == 0) r.declared_mask |= 1u << i;
+  }
   int d = g.Int(0, 6);
   if (d > 0) r.declared_jurisdiction = std::vector<std::string>{"DE", "FR", "US", "CH", "EU", "IT"}[static_cast<std::size_t>(d - 1)];
   return r;
