@@ -17,7 +17,9 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libssl-dev ca-certificates
   libyaml-cpp-dev libfmt-dev libspdlog-dev libcli11-dev libsqlite3-dev
   libgtest-dev libgmock-dev libbenchmark-dev libhyperscan-dev libgoogle-perftools-dev valgrind
+  libpcre2-dev
   nginx-light wrk openssl curl procps
+  sqlite3  # the shell tests/integration/audit_cli.test.mjs tampers with the audit log through
 )
 
 if [[ $(id -u) -eq 0 ]]; then
@@ -93,7 +95,8 @@ fi
 did_something=false
 if ((${#missing[@]} > 0)); then did_something=true; fi
 
-# npm packages for the conformance tests, exactly as pinned by package-lock.json.
+# npm packages for the conformance tests and the tokenizer's rank data (tiktoken), exactly as
+# pinned by package-lock.json.
 if [[ -f "$repo_root/package-lock.json" ]]; then
   stamp="$repo_root/node_modules/.package-lock.json"
   if [[ ! -d "$repo_root/node_modules" || ! -f "$stamp" || "$repo_root/package-lock.json" -nt "$stamp" ]]; then
