@@ -28,6 +28,7 @@ enum class Check {
   kSsn,
   kCnId,
   kDeTaxId,
+  kDeTaxIdSlashed,  // IdNr in slash-separated groups: not part of a longer slash/dot run
   kFrNir,
   kAadhaar,
   kNino,
@@ -61,6 +62,7 @@ enum class Start {
   kValue,  // walk back over a credential value (no space, quote, '<', '>', ',', ';')
   kLevel,  // walk back over trailing blanks to a classification level word (TOP SECRET, ...)
   kNumber,  // walk back over a written number: digits, blanks, '(', ')', '.', '-'
+  kSlashed,  // walk back over digits and '/' (the whole run: the check counts its digits)
 };
 
 struct PatternDef {
@@ -117,13 +119,24 @@ constexpr PatternDef kPatterns[] = {
     {R"(\b\d{3}-\d{2}-\d{4}\b)", 0, DataClass::kUsSsn, Check::kSsn},
     {R"(\b\d{3} \d{2} \d{4}\b)", 0, DataClass::kUsSsn, Check::kSsn},
     {R"(\b[1-9]\d{16}[0-9Xx]\b)", 0, DataClass::kCnResidentId, Check::kCnId},
+    // Steuer-IdNr: 11 digits, the BZSt letter's "12 345 678 901", or digit groups split by '/'
+    // (the separator of German tax numbers on forms; the validator counts 11 digits).
     {R"(\b[1-9]\d{10}\b)", 0, DataClass::kDeTaxId, Check::kDeTaxId},
     {R"(\b[1-9]\d \d{3} \d{3} \d{3}\b)", 0, DataClass::kDeTaxId, Check::kDeTaxId},
+    {R"(\b[1-9]\d{0,4}(?:/\d{1,5}){1,4}\b)", 0, DataClass::kDeTaxId, Check::kDeTaxIdSlashed,
+     Start::kSlashed},
     {R"(\b[1-478] ?\d{2} ?\d{2} ?(?:\d{2}|2[ABab]) ?\d{3} ?\d{3} ?\d{2}\b)", 0, DataClass::kFrNir,
      Check::kFrNir},
     {R"(\b[2-9]\d{3}[ \-]?\d{4}[ \-]?\d{4}\b)", 0, DataClass::kInAadhaar, Check::kAadhaar},
     {R"(\b[A-Z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b)", 0, DataClass::kUkNino, Check::kNino},
-    {R"(\b[XYZ]?\d{7,8}[ \-]?[A-Z]\b)", 0, DataClass::kEsDniNie, Check::kEsId},
+    // DNI (8 digits) / NIE (X, Y, Z + 7 digits) + mod-23 letter. Upper case, or all in lower
+    // case or mixed when the letter is glued to the number (typed "12345678z", "x1234567l");
+    // after a blank or '-' the letter must be upper case (Spanish prose: "entre 20000000 y
+    // 30000000"; checked in Check::kEsId). Dotted DNI "12.345.678-Z" and hyphenated NIE
+    // "X-1234567-L" are how the numbers are printed on many documents.
+    {R"(\b[XYZxyz]?\d{7,8}[ \-]?[A-Za-z]\b)", 0, DataClass::kEsDniNie, Check::kEsId},
+    {R"(\b(?:[XYZ]-\d{7}|\d\d\.\d{3}\.\d{3})[ \-]?[A-Z]\b)", 0, DataClass::kEsDniNie,
+     Check::kEsId},
     {R"(\b[A-Z]{6}[0-9LMNP-V]{2}[ABCDEHLMPRST][0-9LMNP-V]{2}[A-Z][0-9LMNP-V]{3}[A-Z]\b)", 0,
      DataClass::kItCodiceFiscale, Check::kItCf},
     {R"(\b\d{3}\.\d{3}\.\d{3}-\d{2}\b)", 0, DataClass::kBrCpf, Check::kBrCpf},
@@ -763,6 +776,11 @@ bool RecoverStart(Start how, std::string_view all, std::size_t e, std::size_t& b
       b = i;
       return b < e;
     }
+    case Start::kSlashed:
+      while (i > 0 && e - i < 32 && (IsDigitC(all[i - 1]) || all[i - 1] == '/')) --i;
+      while (i < e && !IsDigitC(all[i])) ++i;
+      b = i;
+      return b < e;
     case Start::kLevel: {
       while (i > 0 && e - i < 4096 && (all[i - 1] == ' ' || all[i - 1] == '\t' || all[i - 1] == '\r')) --i;
       for (std::string_view w : {"TOP SECRET", "SECRET", "CONFIDENTIAL", "RESTRICTED"}) {
@@ -813,10 +831,29 @@ bool Confirm(const PatternDef& def, std::string_view all, std::size_t& b, std::s
     case Check::kSsn: return UsSsnValid(t);
     case Check::kCnId: return CnResidentIdValid(t);
     case Check::kDeTaxId: return DeTaxIdValid(t);
+    case Check::kDeTaxIdSlashed: {
+      // The span is the whole digit-and-slash run (Start::kSlashed), so eleven digits out of a
+      // longer run ("2023/11/659/299/7048/9") fail the digit count; nor may the run go on
+      // with '.' or '-' and digits on either side (dates, versions).
+      if (b >= 2 && (all[b - 1] == '.' || all[b - 1] == '-') && IsDigitC(all[b - 2])) {
+        return false;
+      }
+      if (e + 1 < all.size() && std::string_view("/.-").find(all[e]) != std::string_view::npos &&
+          IsDigitC(all[e + 1])) {
+        return false;
+      }
+      return DeTaxIdValid(t);
+    }
     case Check::kFrNir: return FrNirValid(t);
     case Check::kAadhaar: return InAadhaarValid(t);
     case Check::kNino: return UkNinoValid(t);
-    case Check::kEsId: return EsDniNieValid(t);
+    case Check::kEsId: {
+      // Lower case only with the letter glued to the digits: "12345678z", not "12345678 y".
+      const bool lower =
+          std::any_of(t.begin(), t.end(), [](char c) { return c >= 'a' && c <= 'z'; });
+      if (lower && !IsDigitC(t[t.size() - 2])) return false;
+      return EsDniNieValid(t);
+    }
     case Check::kItCf: return ItCodiceFiscaleValid(t);
     case Check::kBrCpf: return BrCpfValid(t);
     case Check::kEmail: {
@@ -1012,11 +1049,12 @@ core::Result<std::unique_ptr<Classifier>> Classifier::Create(const ClassifierOpt
     const PatternDef& def = kPatterns[i];
     if (!options.enabled[static_cast<int>(def.cls)]) continue;
     unsigned main_flags = def.flags;
-    if (def.start == Start::kSom) {
+    if (def.start == Start::kSom && !IsStage2(def.cls)) {
       // Start-of-match tracking slows the whole database down when a pattern begins with a
       // common character class. A pattern with a short bounded width is instead found without
       // it, and its start located afterwards by a SOM database run only on the few bytes
-      // before the match end.
+      // before the match end. (Stage-2 patterns get their start from the stage-2 database,
+      // which tracks it: a locator there would only scan every candidate a second time.)
       hs_expr_info_t* info = nullptr;
       hs_compile_error_t* info_err = nullptr;
       const unsigned som_flags = def.flags | HS_FLAG_SOM_LEFTMOST;

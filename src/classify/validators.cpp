@@ -351,7 +351,7 @@ bool UkNinoValid(std::string_view text) {
 
 bool EsDniNieValid(std::string_view text) {
   Compact c;
-  if (!CompactText(text, " -", IsAlnum, c)) return false;
+  if (!CompactText(text, " -.", IsAlnum, c)) return false;
   const auto s = c.view();
   if (s.size() != 9) return false;
   int n = 0;

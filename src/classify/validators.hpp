@@ -21,6 +21,7 @@ bool UsSsnValid(std::string_view text);
 // MOD 11-2 check character (digit or 'X').
 bool CnResidentIdValid(std::string_view text);
 // German Steuer-IdNr: 11 digits, first not 0, digit-repetition rule, ISO 7064 MOD 11,10 check.
+// Separators ' ' and '/' are skipped.
 bool DeTaxIdValid(std::string_view text);
 // French NIR (INSEE): 13 characters (Corsica 2A/2B) + 2-digit key = 97 - (n mod 97).
 bool FrNirValid(std::string_view text);
@@ -28,7 +29,8 @@ bool FrNirValid(std::string_view text);
 bool InAadhaarValid(std::string_view text);
 // UK National Insurance number: 2 prefix letters (issuing rules), 6 digits, suffix A–D.
 bool UkNinoValid(std::string_view text);
-// Spanish DNI (8 digits + letter) or NIE (X/Y/Z + 7 digits + letter), letter = mod 23 table.
+// Spanish DNI (8 digits + letter) or NIE (X/Y/Z + 7 digits + letter), letter = mod 23 table;
+// X/Y/Z count as 0/1/2. Letters in either case; separators ' ', '-', '.' are skipped.
 bool EsDniNieValid(std::string_view text);
 // Italian codice fiscale: 16 chars, omocodia substitutions, month letter, day, check character.
 bool ItCodiceFiscaleValid(std::string_view text);

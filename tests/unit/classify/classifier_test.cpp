@@ -86,6 +86,63 @@ TEST_F(ClassifierTest, NationalIds) {
   ExpectOne("CPF 123.456.789-09.", DataClass::kBrCpf, "123.456.789-09");
 }
 
+// Steuer-IdNr forms: 11 digits, the BZSt letter's 2-3-3-3 groups, groups split by '/'.
+TEST_F(ClassifierTest, DeTaxIdForms) {
+  ExpectOne("IdNr 65929970489 bitte", DataClass::kDeTaxId, "65929970489");
+  ExpectOne("Identifikationsnummer: 65 929 970 489\n", DataClass::kDeTaxId, "65 929 970 489");
+  ExpectOne("Steuer-ID 659/299/7048/9 bitte", DataClass::kDeTaxId, "659/299/7048/9");
+  ExpectOne("Steuer-ID 659/299/70489.", DataClass::kDeTaxId, "659/299/70489");
+  ExpectOne("(26/954/371/827)", DataClass::kDeTaxId, "26/954/371/827");
+  // A digit occurring three times, not in a row, is allowed (IdNr issued since 2016).
+  ExpectOne("IdNr 79608434120", DataClass::kDeTaxId, "79608434120");
+  ExpectNone("IdNr 659/299/7048/8");       // check digit
+  ExpectNone("IdNr 65929970488");          // check digit
+  ExpectNone("IdNr 652/999/7048/9");       // 9 three times in a row
+  ExpectNone("IdNr 65999970489");          // 9 four times
+  ExpectNone("IdNr 05929970489");          // leading zero
+  ExpectNone("IdNr 6592997048-9");         // '-' is not an IdNr separator
+  ExpectNone("IdNr 659\\299\\7048\\9");  // nor is '\\'
+  ExpectNone("path /2023/659/299/7048/9"); // eleven digits out of a longer slash run
+  ExpectNone("ref 659/299/7048/9/1");
+  ExpectNone("ref 659/299/7048/9.5");
+  ExpectNone("ref 1-659/299/7048/9");
+  ExpectNone("StNr 181/815/08155");        // a Bavarian Steuernummer: fails the IdNr rules
+  ExpectNone("dates 12/05/2023 and 1/2/3"); // too few digits
+}
+
+// DNI/NIE forms: upper case with optional ' '/'-' before the letter, lower case only glued,
+// dotted DNI, hyphenated NIE; the letter is always the mod-23 letter (X/Y/Z = 0/1/2).
+TEST_F(ClassifierTest, EsDniNieForms) {
+  ExpectOne("DNI 12345678-Z.", DataClass::kEsDniNie, "12345678-Z");
+  ExpectOne("DNI 12345678 Z.", DataClass::kEsDniNie, "12345678 Z");
+  ExpectOne("DNI 01234567L", DataClass::kEsDniNie, "01234567L");
+  ExpectOne("dni 01234567l", DataClass::kEsDniNie, "01234567l");
+  ExpectOne("nie x1234567l", DataClass::kEsDniNie, "x1234567l");
+  ExpectOne("NIE X1234567l", DataClass::kEsDniNie, "X1234567l");
+  ExpectOne("NIE Y1234567X", DataClass::kEsDniNie, "Y1234567X");
+  ExpectOne("NIE Z1234567R", DataClass::kEsDniNie, "Z1234567R");
+  ExpectOne("D.N.I. 12.345.678-Z, Madrid", DataClass::kEsDniNie, "12.345.678-Z");
+  ExpectOne("D.N.I. 12.345.678Z", DataClass::kEsDniNie, "12.345.678Z");
+  ExpectOne("NIE X-1234567-L.", DataClass::kEsDniNie, "X-1234567-L");
+  ExpectOne("NIE X-1234567L", DataClass::kEsDniNie, "X-1234567L");
+  ExpectNone("DNI 12345678A");             // letter: 12345678 mod 23 -> Z
+  ExpectNone("DNI 12.345.678-A");
+  ExpectNone("NIE X1234567A");
+  ExpectNone("NIE Y1234567B");
+  ExpectNone("NIE Z1234567C");
+  ExpectNone("NIE X-1234567-A");
+  ExpectNone("NIE A1234567L");             // no such prefix
+  ExpectNone("NIE 1234567L");              // 7 digits without prefix
+  ExpectNone("DNI 123456789Z");            // 9 digits
+  ExpectNone("DNI 12345 678Z");
+  ExpectNone("DNI 12.345.67-Z");
+  ExpectNone("DNI 12345678 z");            // lower case only glued
+  ExpectNone("NIE x1234567 l");
+  ExpectNone("NIE x1234567-L");
+  ExpectNone("entre 20000001 y 30000000 euros");  // 20000001 -> Y, but "y" is a word here
+  ExpectNone("hash 0x1234567l");           // inside a longer token
+}
+
 TEST_F(ClassifierTest, Secrets) {
   ExpectOne("key AKIAIOSFODNN7EXAMPLE in env", DataClass::kSecret, "AKIAIOSFODNN7EXAMPLE");
   const std::string gh = "ghp_" + std::string("aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5");

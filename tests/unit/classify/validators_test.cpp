@@ -68,6 +68,14 @@ TEST(Validators, DeTaxId) {
   EXPECT_FALSE(DeTaxIdValid("06095742719"));  // leading zero
   EXPECT_FALSE(DeTaxIdValid("12345678903"));  // no repeated digit
   EXPECT_FALSE(DeTaxIdValid("11111111111"));
+  EXPECT_TRUE(DeTaxIdValid("79608434120"));     // a digit three times, not in a row
+  EXPECT_FALSE(DeTaxIdValid("65299970489"));    // three times in a row
+  EXPECT_FALSE(DeTaxIdValid("65999970489"));    // four times
+  EXPECT_FALSE(DeTaxIdValid("12345678901"));    // no repeated digit
+  EXPECT_TRUE(DeTaxIdValid("659/299/7048/9"));  // '/' separators
+  EXPECT_FALSE(DeTaxIdValid("6592997048-9"));   // '-' is not one
+  EXPECT_FALSE(DeTaxIdValid("8609574271"));     // 10 digits
+  EXPECT_FALSE(DeTaxIdValid("860957427190"));   // 12 digits
 }
 
 TEST(Validators, FrNir) {
@@ -107,6 +115,15 @@ TEST(Validators, EsDniNie) {
   EXPECT_FALSE(EsDniNieValid("12345678A"));
   EXPECT_FALSE(EsDniNieValid("A1234567L"));
   EXPECT_FALSE(EsDniNieValid("1234567L"));
+  EXPECT_TRUE(EsDniNieValid("12345678z"));       // lower case letter
+  EXPECT_TRUE(EsDniNieValid("x1234567l"));       // lower case prefix
+  EXPECT_TRUE(EsDniNieValid("Y1234567X"));       // Y = 1
+  EXPECT_TRUE(EsDniNieValid("12.345.678-Z"));    // dotted DNI
+  EXPECT_TRUE(EsDniNieValid("X-1234567-L"));     // hyphenated NIE
+  EXPECT_FALSE(EsDniNieValid("Z1234567C"));      // Z = 2: letter R
+  EXPECT_FALSE(EsDniNieValid("12,345,678Z"));    // ',' is not a separator
+  EXPECT_FALSE(EsDniNieValid("123456789Z"));
+  EXPECT_FALSE(EsDniNieValid("X12345678Z"));
 }
 
 TEST(Validators, ItCodiceFiscale) {
