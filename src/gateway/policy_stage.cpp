@@ -30,6 +30,24 @@ std::string_view ScannableText(std::string_view s) {
   return s;
 }
 
+// Field names of the OpenAI request schemas: never data, and most keys of a body are these, so
+// skipping them saves a classifier call each. Any other key (metadata, JSON-schema property
+// names, vendor extensions) is scanned.
+bool IsApiFieldName(std::string_view key) {
+  static constexpr std::string_view kNames[] = {
+      "arguments", "audio", "content", "description", "detail", "dimensions", "encoding_format",
+      "frequency_penalty", "function", "image_url", "include_usage", "input", "json_schema",
+      "logit_bias", "logprobs", "max_completion_tokens", "max_tokens", "messages", "metadata",
+      "model", "modalities", "parallel_tool_calls", "parameters", "presence_penalty", "properties",
+      "reasoning_effort", "refusal", "required", "response_format", "schema", "seed", "service_tier",
+      "stop", "store", "stream", "stream_options", "strict", "temperature", "text", "tool_call_id",
+      "tool_calls", "tool_choice", "tools", "top_logprobs", "top_p", "type", "user"};
+  for (std::string_view name : kNames) {
+    if (name == key) return true;
+  }
+  return false;
+}
+
 // Walks a JSON body depth first, building each node's path ("messages[0].content") in one
 // reused buffer, and scans strings and keys.
 class BodyScanner {
@@ -85,7 +103,7 @@ class BodyScanner {
   }
 
   void ScanKey(std::string_view key) {
-    if (key.size() < 5) return;  // nothing the classifier looks for is this short
+    if (key.size() < 4 || IsApiFieldName(key)) return;
     classify::Classification c = classifier_.Scan(key);
     if (c.findings.empty()) return;
     for (const auto& f : c.findings) key_mask_ |= 1u << static_cast<int>(f.cls);
