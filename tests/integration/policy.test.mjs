@@ -282,3 +282,19 @@ describe('command line', () => {
     assert.match(lines[2], /2 error\(s\)$/);
   });
 });
+
+describe('what the gateway wrote', () => {
+  test('no key and no detected value appears in its logs (checked after a clean stop)', async () => {
+    // A request that carries every kind of value, so the log has had the chance to leak it.
+    await chat(gw, chatBody(`${EMAIL} ${PHONE} ${SECRET}`));
+    const stopped = gw;
+    gw = undefined;
+    await stopCleanly(stopped, 'gateway');  // flushes the batched access log
+    const written = stopped.stdout() + stopped.stderr();
+    assert.match(written, /"route":"chat_completions"/, 'expected access-log lines to scan');
+    for (const [what, value] of [['client key', TEST_KEY], ['tenant key', ACME_KEY], ['admin key', ADMIN_KEY],
+      ['e-mail', EMAIL], ['phone', PHONE], ['secret', SECRET]]) {
+      assert.ok(!written.includes(value), `the gateway wrote a ${what}`);
+    }
+  });
+});
