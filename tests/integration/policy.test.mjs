@@ -10,7 +10,7 @@ import path from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 
 import {
-  TEST_KEY, chat, chatBody, chatStream, chunks, deltaText, freePort, makeTempDir, readAll, runGateway, simBackend,
+  EMBEDDINGS, TEST_KEY, chat, chatBody, post, chatStream, chunks, deltaText, freePort, makeTempDir, readAll, runGateway, simBackend,
   startGateway, startSim, stopAll, stopCleanly, testConfig, writeTempConfig,
 } from './lib.mjs';
 
@@ -32,9 +32,9 @@ const policies = [
 
 function backends(euFirstUrl) {
   return [
-    simBackend(us, { id: 'us', models: ['sim-small'], tier: 'cloud', jurisdiction: 'US', vendor: 'openai' }),
+    simBackend(us, { id: 'us', models: ['sim-small', 'sim-embed'], tier: 'cloud', jurisdiction: 'US', vendor: 'openai' }),
     { ...simBackend(eu1, { id: 'eu-1', models: ['sim-small'], tier: 'cloud', jurisdiction: 'FR' }), ...(euFirstUrl ? { base_url: euFirstUrl } : {}) },
-    simBackend(eu2, { id: 'eu-2', models: ['sim-small'], tier: 'cloud', jurisdiction: 'DE' }),
+    simBackend(eu2, { id: 'eu-2', models: ['sim-small', 'sim-embed'], tier: 'cloud', jurisdiction: 'DE' }),
   ];
 }
 
@@ -52,9 +52,9 @@ async function clearCaptures() {
 }
 
 before(async () => {
-  us = await startSim(['--models', 'sim-small', '--name', 'us']);
+  us = await startSim(['--models', 'sim-small,sim-embed', '--name', 'us']);
   eu1 = await startSim(['--models', 'sim-small', '--name', 'eu1']);
-  eu2 = await startSim(['--models', 'sim-small', '--name', 'eu2']);
+  eu2 = await startSim(['--models', 'sim-small,sim-embed', '--name', 'eu2']);
   deadPort = await freePort();
   const cfg = testConfig({
     backends: backends(),
@@ -92,6 +92,16 @@ describe('routing inside the eligible set', () => {
     assert.equal(r.headers.get('x-meridian-backend'), 'eu-1');
     assert.equal((await captured(us)).length, 0);
     assert.equal((await captured(eu1)).length, 1);
+  });
+
+  test('embeddings inputs are classified too', async () => {
+    const clean = await readAll(await post(gw, EMBEDDINGS, { model: 'sim-embed', input: ['plain text'] }));
+    assert.equal(clean.status, 200);
+    assert.equal(clean.headers.get('x-meridian-backend'), 'us');
+    const r = await readAll(await post(gw, EMBEDDINGS, { model: 'sim-embed', input: ['plain text', `owner ${EMAIL}`] }));
+    assert.equal(r.status, 200);
+    assert.equal(r.headers.get('x-meridian-backend'), 'eu-2');
+    assert.equal((await captured(us)).length, 1);  // only the clean one
   });
 
   test('a declared class restricts routing like a found one', async () => {
