@@ -93,10 +93,7 @@ void BM_PseudonymizeRoundTrip_2KB(benchmark::State& state) {
     state.ResumeTiming();
     auto d = gateway::DecidePolicy(*snap, snap->anonymous_caller(), declared, body, route->facts);
     redact::Pseudonymizer p(snap->pseudonym_key());
-    for (auto& hit : d.hits) {
-      *hit.value = p.Apply(std::string_view(hit.value->data(), hit.value->size()), hit.findings, d.redact_mask,
-                           d.pseudonymize_mask);
-    }
+    gateway::ApplyObligations(d, p);
     std::string upstream = json::serialize(body);
     std::string restored = gateway::RestoreJsonBody(upstream, p);
     benchmark::DoNotOptimize(restored);

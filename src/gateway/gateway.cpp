@@ -502,13 +502,9 @@ asio::awaitable<std::optional<std::vector<Backend*>>> Gateway::ApplyPolicy(net::
   if (decision.must_transform()) {
     // The eligible set was computed for the request without these values: they must not leave.
     auto pseudonyms = std::make_unique<redact::Pseudonymizer>(ctx.snapshot->pseudonym_key());
-    for (StringHit& hit : decision.hits) {
-      std::string_view text(hit.value->data(), hit.value->size());
-      *hit.value = pseudonyms->Apply(text, hit.findings, decision.redact_mask, decision.pseudonymize_mask);
-    }
+    body_changed = ApplyObligations(decision, *pseudonyms) > 0;
     ctx.redacted = pseudonyms->redacted_count();
     ctx.pseudonymized = pseudonyms->pseudonymized_count();
-    body_changed = ctx.redacted + ctx.pseudonymized > 0;
     if (pseudonyms->has_placeholders()) ctx.pseudonyms = std::move(pseudonyms);
   }
   co_return EligibleBackends(decision, *route.backends);

@@ -79,7 +79,7 @@ class BodyScanner {
       std::size_t mark = path_.size();
       if (!path_.empty()) path_ += '.';
       path_.append(kv.key().data(), kv.key().size());
-      ScanKey(kv.key());
+      ScanKey(o, kv.key());
       Walk(kv.value());
       path_.resize(mark);
     }
@@ -102,12 +102,13 @@ class BodyScanner {
     out_.hits.push_back(StringHit{&s, std::move(c.findings)});
   }
 
-  void ScanKey(std::string_view key) {
+  void ScanKey(json::object& o, std::string_view key) {
     if (key.size() < 4 || IsApiFieldName(key)) return;
     classify::Classification c = classifier_.Scan(key);
     if (c.findings.empty()) return;
     for (const auto& f : c.findings) key_mask_ |= 1u << static_cast<int>(f.cls);
     Record(c, path_ + " (key)");
+    out_.key_hits.push_back(KeyHit{&o, std::string(key), std::move(c.findings)});
   }
 
   const classify::Classifier& classifier_;
@@ -218,6 +219,38 @@ PolicyDecision DecidePolicy(const Snapshot& snapshot, const Caller& caller, cons
   }
   d.pseudonymize_mask &= ~d.redact_mask;
   return d;
+}
+
+int ApplyObligations(PolicyDecision& d, redact::Pseudonymizer& p) {
+  int changed = 0;
+  // Values first: rewriting a key rebuilds its object, which moves the values' storage.
+  for (StringHit& hit : d.hits) {
+    std::string_view text(hit.value->data(), hit.value->size());
+    std::string rewritten = p.Apply(text, hit.findings, d.redact_mask, d.pseudonymize_mask);
+    if (rewritten != text) {
+      *hit.value = rewritten;
+      ++changed;
+    }
+  }
+  // Keys deepest first (they were met parents first), so a parent's rebuild never invalidates a
+  // child object still to be rewritten.
+  for (auto it = d.key_hits.rbegin(); it != d.key_hits.rend(); ++it) {
+    std::string rewritten = p.Apply(it->key, it->findings, d.redact_mask, d.pseudonymize_mask);
+    if (rewritten == it->key) continue;
+    json::object& o = *it->object;
+    if (!o.contains(it->key)) continue;
+    std::string target = rewritten;
+    for (int n = 2; o.contains(target); ++n) target = rewritten + "#" + std::to_string(n);
+    json::object rebuilt(o.storage());
+    rebuilt.reserve(o.size());
+    for (json::key_value_pair& kv : o) {
+      if (kv.key() == it->key) rebuilt.emplace(target, std::move(kv.value()));
+      else rebuilt.emplace(kv.key(), std::move(kv.value()));
+    }
+    o = std::move(rebuilt);
+    ++changed;
+  }
+  return changed;
 }
 
 std::vector<Backend*> EligibleBackends(const PolicyDecision& decision, const std::vector<Backend*>& candidates) {

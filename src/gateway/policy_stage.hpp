@@ -20,6 +20,7 @@
 #include "core/error.hpp"
 #include "gateway/snapshot.hpp"
 #include "policy/policy.hpp"
+#include "redact/redact.hpp"
 
 namespace meridian::gateway {
 
@@ -43,13 +44,22 @@ struct StringHit {
   std::vector<classify::Finding> findings;
 };
 
+// One object key in which the classifier found something. `object` points into the scanned
+// body (same lifetime rule as StringHit); the key is found again by name when it is rewritten.
+struct KeyHit {
+  boost::json::object* object = nullptr;
+  std::string key;
+  std::vector<classify::Finding> findings;
+};
+
 struct PolicyDecision {
   classify::RequestClassification found;  // per JSON path: classes and byte spans, never values
   policy::RequestFacts facts;
   policy::Eligibility eligibility;
   std::uint32_t redact_mask = 0;        // classes the obligations say to redact
   std::uint32_t pseudonymize_mask = 0;  // ... and to pseudonymize (redact wins when both)
-  std::vector<StringHit> hits;          // what Transform rewrites
+  std::vector<StringHit> hits;          // string values with findings, what ApplyObligations rewrites
+  std::vector<KeyHit> key_hits;         // object keys with findings, in the order met (parents first)
 
   bool allowed() const { return eligibility.outcome == policy::Eligibility::Outcome::kAllowed; }
   bool must_transform() const { return (redact_mask | pseudonymize_mask) != 0; }
@@ -57,10 +67,19 @@ struct PolicyDecision {
 
 // Scans every string value and object key of `body` (a data: URL is scanned up to its comma:
 // base64 image bytes are not text), then evaluates the snapshot's policy for `caller` with
-// `declared` against `candidates`. A finding inside an object key counts like a declared class
-// (keys are never rewritten, so redaction cannot remove it). Thread-safe for distinct bodies.
+// `declared` against `candidates`. A finding inside an object key is rewritten like a value
+// (ApplyObligations) but still counts for route rules like a declared class: keys are names a
+// backend's caller may depend on, so routing stays as if the value were there (fail closed).
+// Thread-safe for distinct bodies.
 PolicyDecision DecidePolicy(const Snapshot& snapshot, const Caller& caller, const Declared& declared,
                             boost::json::object& body, std::span<const policy::BackendFacts> candidates);
+
+// Rewrites the scanned body as the obligations require: every string value, then every object
+// key, holding a finding of a class in redact_mask / pseudonymize_mask is replaced through `p`.
+// A rewritten key keeps its place in its object; if two keys would become the same text the
+// later one gets a "#2", "#3"... suffix so no member is lost. Returns the number of strings and
+// keys changed. Call at most once per decision, before the body is serialised.
+int ApplyObligations(PolicyDecision& decision, redact::Pseudonymizer& p);
 
 // The backends of `candidates` (index-aligned with `facts`) that the decision allows, in their
 // original order. The only list Forward may try: retries and fallbacks included.

@@ -15,6 +15,7 @@
 #include <gtest/gtest.h>
 
 #include "../net/test_support.hpp"
+#include "gateway_test_support.hpp"
 #include "gateway/gateway.hpp"
 #include "net/sse.hpp"
 #include "telemetry/metrics.hpp"
@@ -25,74 +26,7 @@ namespace {
 namespace json = boost::json;
 using namespace net::test_support;
 
-// ---------------------------------------------------------------------------------------------
-// A Responder that records what the gateway sends.
-
-class RecordingResponder : public net::Responder {
- public:
-  explicit RecordingResponder(asio::any_io_executor executor) : executor_(std::move(executor)) {}
-
-  asio::awaitable<bool> Send(net::Response response) override {
-    ++sends;
-    if (committed_ || closed_) co_return false;
-    committed_ = true;
-    response_ = std::move(response);
-    co_return true;
-  }
-  asio::awaitable<bool> StartStream(http::response_header<> head) override {
-    ++starts;
-    if (committed_ || closed_) co_return false;
-    committed_ = true;
-    head_ = std::move(head);
-    co_return true;
-  }
-  asio::awaitable<bool> WriteChunk(std::string_view data) override {
-    if (!head_ || closed_ || ended) co_return false;
-    chunks.emplace_back(data);
-    if (on_chunk) on_chunk();
-    co_return true;
-  }
-  asio::awaitable<bool> EndStream() override {
-    ++ends;
-    if (!head_ || closed_ || ended) co_return false;
-    ended = true;
-    co_return true;
-  }
-  bool committed() const override { return committed_; }
-  void WatchPeerClose(std::function<void()> on_close) override { on_close_ = std::move(on_close); }
-  bool peer_gone() const override { return peer_gone_; }
-  void Reset() override { closed_ = true; }
-  asio::any_io_executor executor() const override { return executor_; }
-
-  // The client goes away: fires the watcher like the real server does.
-  void ClosePeer() {
-    peer_gone_ = true;
-    closed_ = true;
-    if (on_close_) std::exchange(on_close_, nullptr)();
-  }
-
-  const std::optional<net::Response>& response() const { return response_; }
-  const std::optional<http::response_header<>>& head() const { return head_; }
-  std::string stream_text() const {
-    std::string s;
-    for (const auto& c : chunks) s += c;
-    return s;
-  }
-
-  int sends = 0, starts = 0, ends = 0;
-  bool ended = false;
-  std::function<void()> on_chunk;  // called after each recorded chunk
-  std::vector<std::string> chunks;
-
- private:
-  asio::any_io_executor executor_;
-  std::optional<net::Response> response_;
-  std::optional<http::response_header<>> head_;
-  std::function<void()> on_close_;
-  bool committed_ = false;
-  bool closed_ = false;
-  bool peer_gone_ = false;
-};
+using test_support::RecordingResponder;
 
 // ---------------------------------------------------------------------------------------------
 // Canned upstream answers

@@ -209,6 +209,28 @@ TEST(PolicyStage, AValueInAnObjectKeyCannotBeRedactedSoItStillRestrictsRouting) 
   ASSERT_EQ(r.decision.found.Count(core::DataClass::kIban), 1);
   EXPECT_EQ(Paths(r.decision), V{"metadata.DE89370400440532013000 (key)"});
   EXPECT_EQ(Eligible(r.decision), (V{"eu", "box"}));
+  // The pseudonymize obligation still rewrites the key, in place, keeping its value.
+  redact::Pseudonymizer p(std::string(32, 'k'));
+  EXPECT_EQ(ApplyObligations(r.decision, p), 1);
+  const json::object& metadata = r.body.at("metadata").as_object();
+  ASSERT_EQ(metadata.size(), 1u);
+  EXPECT_TRUE(metadata.begin()->key().starts_with("[IBAN_")) << metadata.begin()->key();
+  EXPECT_EQ(metadata.begin()->value(), json::value("x"));
+  EXPECT_EQ(p.Restore(metadata.begin()->key()), "DE89370400440532013000");
+}
+
+TEST(PolicyStage, RedactedKeysThatWouldCollideKeepEveryMember) {
+  auto snap = Snap();
+  auto route = snap->Resolve("m1");
+  json::object body = json::parse(R"({"model":"m1","messages":[{"role":"user","content":"hi"}],
+      "metadata":{"a":1,"DE89370400440532013000":2,"GB82WEST12345698765432":3,"z":4}})").as_object();
+  PolicyDecision d = DecidePolicy(*snap, snap->anonymous_caller(), {}, body, route->facts);
+  d.redact_mask = 1u << static_cast<int>(core::DataClass::kIban);  // as a redact rule would
+  d.pseudonymize_mask = 0;
+  redact::Pseudonymizer p(std::string(32, 'k'));
+  EXPECT_EQ(ApplyObligations(d, p), 2);
+  EXPECT_EQ(json::serialize(body.at("metadata")),
+            R"({"a":1,"[REDACTED_IBAN]#2":2,"[REDACTED_IBAN]":3,"z":4})");
 }
 
 TEST(PolicyStage, BadDeclarationHeadersAreNamed) {
