@@ -573,6 +573,34 @@ void CompileRule(Issues& issues, const YAML::Node& node, const std::string& path
       issues.Add(deny->line, deny->path, "must contain at least one prohibition");
     }
   }
+  if (require && deny) {
+    // A fact that require and deny both constrain so that no value passes: the rule would
+    // exclude every backend, which is never what its author meant.
+    auto contradiction = [&](std::string_view field) {
+      issues.Add(deny->line, detail::Join(deny->path, field),
+                 fmt::format("contradicts require.{}: every value it requires is denied, so the rule "
+                             "excludes every backend",
+                             field));
+    };
+    if (rule.req_tiers.mask != 0 && rule.deny_tiers.mask != 0 && (rule.req_tiers.mask & ~rule.deny_tiers.mask) == 0) {
+      contradiction("tier");
+    }
+    auto jurisdictions = [&](const JurisdictionSet& req, const JurisdictionSet& den, std::string_view field) {
+      if (req.present && den.present && (req.bits & ~den.bits).none()) contradiction(field);
+    };
+    jurisdictions(rule.req_inference, rule.deny_inference, "inference_jurisdiction");
+    jurisdictions(rule.req_storage, rule.deny_storage, "storage_jurisdiction");
+    jurisdictions(rule.req_vendor_home, rule.deny_vendor_home, "vendor_home_jurisdiction");
+    auto strings = [&](const StringSet& req, const StringSet& den, std::string_view field) {
+      if (!req.present || !den.present) return;
+      for (const std::string& v : req.values) {
+        if (!den.Contains(v)) return;
+      }
+      contradiction(field);
+    };
+    strings(rule.req_vendors, rule.deny_vendors, "vendors");
+    strings(rule.req_regions, rule.deny_regions, "regions");
+  }
   if (rule.action == Action::kRoute) {
     if (!require && !deny) {
       issues.Add(detail::LineOf(node), path,

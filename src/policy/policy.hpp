@@ -113,7 +113,8 @@ class CompiledPolicy {
 
 // Compiles the `policies` list `node` (null/undefined = the empty policy). Every problem is
 // reported ("FILE:LINE: FIELD: MESSAGE"): unknown fields, data classes, jurisdictions, tiers,
-// actions, duplicate rule names, contradictory rules. Never throws; thread-safe.
+// actions, duplicate rule names, a rule whose require and deny of one fact leave no value
+// (it would exclude every backend). Never throws; thread-safe.
 std::expected<CompiledPolicy, std::vector<config::ConfigIssue>> CompilePolicy(
     const YAML::Node& node, std::string_view file, std::string_view path = "policies");
 
