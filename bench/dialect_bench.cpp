@@ -1,0 +1,160 @@
+// Cost of dialect translation (src/dialect): a ~2 KB non-streaming request OpenAI ->
+// Anthropic and back (parse + decode + encode, what the gateway would add per request), a
+// response each way, and one stream chunk each way (decode + encode, steady state).
+// Targets (issue): <= 10 us per 2 KB request, <= 1 us per stream chunk.
+
+#include <benchmark/benchmark.h>
+
+#include <string>
+#include <vector>
+
+#include "dialect/anthropic_messages.hpp"
+#include "dialect/openai_chat.hpp"
+
+namespace {
+
+using namespace meridian::dialect;  // NOLINT
+
+std::string Filler(std::size_t n) {
+  static constexpr std::string_view kWords =
+      "the quick brown fox jumps over the lazy dog while the model considers the question "
+      "and writes a careful answer about quarterly revenue, shipping dates and invoices. ";
+  std::string s;
+  while (s.size() < n) s.append(kWords.substr(0, std::min(kWords.size(), n - s.size())));
+  return s;
+}
+
+// ~2 KB: a system prompt, three turns, a tool call and its result, one tool definition.
+std::string OpenAiRequest() {
+  return R"({"model":"claude-sonnet-4-5","max_completion_tokens":1024,"temperature":0.7,)"
+         R"("messages":[{"role":"system","content":")" + Filler(500) +
+         R"("},{"role":"user","content":")" + Filler(400) +
+         R"("},{"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function",)"
+         R"("function":{"name":"get_weather","arguments":"{\"location\":\"Paris, France\"}"}}]},)"
+         R"({"role":"tool","tool_call_id":"call_1","content":")" + Filler(300) +
+         R"("},{"role":"user","content":")" + Filler(400) +
+         R"("}],"tools":[{"type":"function","function":{"name":"get_weather","description":)"
+         R"("Get the current weather in a given location","parameters":{"type":"object",)"
+         R"("properties":{"location":{"type":"string","description":"City and country"}},)"
+         R"("required":["location"]}}}],"tool_choice":"auto"})";
+}
+
+void BM_RequestOpenAiToAnthropic(benchmark::State& state) {
+  const std::string body = OpenAiRequest();
+  for (auto _ : state) {
+    auto req = openai::DecodeRequest(std::string_view(body));
+    auto out = anthropic::EncodeRequest(*req);
+    benchmark::DoNotOptimize(out);
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * body.size()));
+  state.counters["request_bytes"] = static_cast<double>(body.size());
+}
+BENCHMARK(BM_RequestOpenAiToAnthropic);
+
+void BM_RequestAnthropicToOpenAi(benchmark::State& state) {
+  const std::string body = *anthropic::EncodeRequest(*openai::DecodeRequest(OpenAiRequest()));
+  for (auto _ : state) {
+    auto req = anthropic::DecodeRequest(std::string_view(body));
+    auto out = openai::EncodeRequest(*req);
+    benchmark::DoNotOptimize(out);
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * body.size()));
+  state.counters["request_bytes"] = static_cast<double>(body.size());
+}
+BENCHMARK(BM_RequestAnthropicToOpenAi);
+
+void BM_ResponseAnthropicToOpenAi(benchmark::State& state) {
+  const std::string body =
+      R"({"id":"msg_01XFDUDYJgAACzvnptvVoYEL","type":"message","role":"assistant",)"
+      R"("model":"claude-sonnet-4-5","content":[{"type":"text","text":")" + Filler(1000) +
+      R"("}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":50,)"
+      R"("cache_creation_input_tokens":0,"cache_read_input_tokens":1000,"output_tokens":230}})";
+  for (auto _ : state) {
+    auto resp = anthropic::DecodeResponse(body);
+    auto out = openai::EncodeResponse(*resp, {.created = 1700000000});
+    benchmark::DoNotOptimize(out);
+  }
+}
+BENCHMARK(BM_ResponseAnthropicToOpenAi);
+
+// One text delta chunk in, its Anthropic event out (the block is already open).
+void BM_ChunkOpenAiToAnthropic(benchmark::State& state) {
+  openai::StreamDecoder dec;
+  anthropic::StreamEncoder enc;
+  std::vector<StreamEvent> events;
+  std::string out;
+  const std::string first =
+      R"({"id":"chatcmpl-123","object":"chat.completion.chunk","created":1694268190,)"
+      R"("model":"gpt-4o-mini","system_fingerprint":"fp_44709d6fcb","choices":[{"index":0,)"
+      R"("delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]})";
+  const std::string chunk =
+      R"({"id":"chatcmpl-123","object":"chat.completion.chunk","created":1694268190,)"
+      R"("model":"gpt-4o-mini","system_fingerprint":"fp_44709d6fcb","choices":[{"index":0,)"
+      R"("delta":{"content":" the answer"},"logprobs":null,"finish_reason":null}]})";
+  (void)dec.Feed(first, events);
+  (void)dec.Feed(chunk, events);
+  for (const auto& ev : events) (void)enc.Encode(ev, out);
+  for (auto _ : state) {
+    events.clear();
+    out.clear();
+    (void)dec.Feed(chunk, events);
+    for (const auto& ev : events) (void)enc.Encode(ev, out);
+    benchmark::DoNotOptimize(out.data());
+  }
+}
+BENCHMARK(BM_ChunkOpenAiToAnthropic);
+
+void BM_ChunkAnthropicToOpenAi(benchmark::State& state) {
+  anthropic::StreamDecoder dec;
+  openai::StreamEncoder enc;
+  std::vector<StreamEvent> events;
+  std::string out;
+  (void)dec.Feed(R"({"type":"message_start","message":{"id":"msg_1","type":"message",)"
+                 R"("role":"assistant","content":[],"model":"claude-sonnet-4-5","stop_reason":)"
+                 R"(null,"stop_sequence":null,"usage":{"input_tokens":25,"output_tokens":1}}})",
+                 events);
+  (void)dec.Feed(R"({"type":"content_block_start","index":0,"content_block":{"type":"text",)"
+                 R"("text":""}})",
+                 events);
+  for (const auto& ev : events) (void)enc.Encode(ev, out);
+  const std::string chunk =
+      R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":" the answer"}})";
+  for (auto _ : state) {
+    events.clear();
+    out.clear();
+    (void)dec.Feed(chunk, events);
+    for (const auto& ev : events) (void)enc.Encode(ev, out);
+    benchmark::DoNotOptimize(out.data());
+  }
+}
+BENCHMARK(BM_ChunkAnthropicToOpenAi);
+
+// A tool-argument fragment each way.
+void BM_ChunkToolArgsOpenAiToAnthropic(benchmark::State& state) {
+  openai::StreamDecoder dec;
+  anthropic::StreamEncoder enc;
+  std::vector<StreamEvent> events;
+  std::string out;
+  (void)dec.Feed(R"({"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":)"
+                 R"([{"index":0,"delta":{"role":"assistant","tool_calls":[{"index":0,"id":"call_1",)"
+                 R"("type":"function","function":{"name":"get_weather","arguments":""}}]},)"
+                 R"("finish_reason":null}]})",
+                 events);
+  for (const auto& ev : events) (void)enc.Encode(ev, out);
+  const std::string chunk =
+      R"({"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,)"
+      R"("delta":{"tool_calls":[{"index":0,"function":{"arguments":"tion\":\"Par"}}]},)"
+      R"("finish_reason":null}]})";
+  for (auto _ : state) {
+    events.clear();
+    out.clear();
+    (void)dec.Feed(chunk, events);
+    for (const auto& ev : events) (void)enc.Encode(ev, out);
+    benchmark::DoNotOptimize(out.data());
+  }
+}
+BENCHMARK(BM_ChunkToolArgsOpenAiToAnthropic);
+
+}  // namespace
+
+BENCHMARK_MAIN();

@@ -1,0 +1,340 @@
+#include "dialect/codec_util.hpp"
+
+#include <charconv>
+#include <cstring>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serializer.hpp>
+
+namespace meridian::dialect::detail {
+
+namespace {
+
+constexpr char kHex[] = "0123456789abcdef";
+
+// true for bytes that need escaping inside a JSON string.
+constexpr bool NeedsEscape(unsigned char c) { return c < 0x20 || c == '"' || c == '\\'; }
+
+}  // namespace
+
+void AppendJsonString(std::string& out, std::string_view s) {
+  out += '"';
+  std::size_t run = 0;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (!NeedsEscape(c)) continue;
+    out.append(s.data() + run, i - run);
+    run = i + 1;
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      default: {
+        char esc[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
+        out.append(esc, 6);
+      }
+    }
+  }
+  out.append(s.data() + run, s.size() - run);
+  out += '"';
+}
+
+void AppendJsonDouble(std::string& out, double d) {
+  char buf[32];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, d);
+  if (ec != std::errc()) {
+    out += "0.0";
+    return;
+  }
+  std::string_view text(buf, static_cast<std::size_t>(end - buf));
+  out += text;
+  if (text.find_first_of(".eEin") == std::string_view::npos) out += ".0";
+}
+
+void JsonWriter::Int(std::int64_t v) {
+  Sep();
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  out_.append(buf, static_cast<std::size_t>(end - buf));
+}
+
+void JsonWriter::Value(const json::value& v) {
+  Sep();
+  json::serializer sr;
+  sr.reset(&v);
+  char buf[1024];
+  while (!sr.done()) out_ += sr.read(buf, sizeof buf);
+}
+
+void JsonWriter::Members(const json::object& o) {
+  for (const auto& kv : o) {
+    Key(kv.key());
+    Value(kv.value());
+  }
+}
+
+std::string Path::Str() const {
+  // Collect the chain (root first).
+  const Path* chain[64];
+  int n = 0;
+  for (const Path* p = this; p != nullptr && n < 64; p = p->parent) chain[n++] = p;
+  std::string out;
+  for (int i = n - 1; i >= 0; --i) {
+    const Path* p = chain[i];
+    if (p->index != static_cast<std::size_t>(-1)) {
+      out += '[';
+      out += std::to_string(p->index);
+      out += ']';
+    } else if (!p->key.empty()) {
+      if (!out.empty()) out += '.';
+      out += p->key;
+    }
+  }
+  return out;
+}
+
+void Reader::Fail(const Path& path, std::string_view problem) { FailAt(path.Str(), problem); }
+
+void Reader::FailAt(std::string path, std::string_view problem) {
+  if (error_) return;
+  core::Error e;
+  e.code = code_;
+  e.message = path.empty() ? std::string(problem) : path + ": " + std::string(problem);
+  e.param = std::move(path);
+  error_ = std::move(e);
+}
+
+std::string_view Reader::String(const json::value& v, const Path& path) {
+  if (const auto* s = v.if_string()) return std::string_view(s->data(), s->size());
+  Fail(path, "must be a string");
+  return {};
+}
+
+const json::object* Reader::Object(const json::value& v, const Path& path) {
+  if (const auto* o = v.if_object()) return o;
+  Fail(path, "must be an object");
+  return nullptr;
+}
+
+const json::array* Reader::Array(const json::value& v, const Path& path) {
+  if (const auto* a = v.if_array()) return a;
+  Fail(path, "must be an array");
+  return nullptr;
+}
+
+double Reader::Number(const json::value& v, const Path& path) {
+  if (v.is_double()) return v.get_double();
+  if (v.is_int64()) return static_cast<double>(v.get_int64());
+  if (v.is_uint64()) return static_cast<double>(v.get_uint64());
+  Fail(path, "must be a number");
+  return 0;
+}
+
+std::int64_t Reader::Int(const json::value& v, const Path& path) {
+  if (v.is_int64()) return v.get_int64();
+  if (v.is_uint64() && v.get_uint64() <= static_cast<std::uint64_t>(INT64_MAX)) {
+    return static_cast<std::int64_t>(v.get_uint64());
+  }
+  if (v.is_double()) {
+    const double d = v.get_double();
+    if (d == static_cast<double>(static_cast<std::int64_t>(d)) && d > -9.2e18 && d < 9.2e18) {
+      return static_cast<std::int64_t>(d);
+    }
+  }
+  Fail(path, "must be an integer");
+  return 0;
+}
+
+bool Reader::Bool(const json::value& v, const Path& path) {
+  if (v.is_bool()) return v.get_bool();
+  Fail(path, "must be a boolean");
+  return false;
+}
+
+std::optional<std::string_view> Reader::OptString(const json::object& o, std::string_view key,
+                                                  const Path& parent) {
+  const json::value* v = Get(o, key);
+  if (v == nullptr) return std::nullopt;
+  return String(*v, parent.Member(key));
+}
+
+std::optional<double> Reader::OptNumber(const json::object& o, std::string_view key,
+                                        const Path& parent) {
+  const json::value* v = Get(o, key);
+  if (v == nullptr) return std::nullopt;
+  return Number(*v, parent.Member(key));
+}
+
+std::optional<std::int64_t> Reader::OptInt(const json::object& o, std::string_view key,
+                                           const Path& parent) {
+  const json::value* v = Get(o, key);
+  if (v == nullptr) return std::nullopt;
+  return Int(*v, parent.Member(key));
+}
+
+std::optional<bool> Reader::OptBool(const json::object& o, std::string_view key,
+                                    const Path& parent) {
+  const json::value* v = Get(o, key);
+  if (v == nullptr) return std::nullopt;
+  return Bool(*v, parent.Member(key));
+}
+
+std::string_view Reader::ReqString(const json::object& o, std::string_view key,
+                                   const Path& parent) {
+  const json::value* v = Get(o, key);
+  if (v == nullptr) {
+    Fail(parent.Member(key), "missing");
+    return {};
+  }
+  return String(*v, parent.Member(key));
+}
+
+void CollectExtra(const json::object& o, std::initializer_list<std::string_view> known,
+                  json::object& extra) {
+  for (const auto& kv : o) {
+    if (kv.value().is_null()) continue;
+    const std::string_view key = kv.key();
+    bool is_known = false;
+    for (std::string_view k : known) {
+      if (k == key) {
+        is_known = true;
+        break;
+      }
+    }
+    if (!is_known) extra[key] = kv.value();  // copied into extra's (default) storage
+  }
+}
+
+std::optional<DataUrl> ParseDataUrl(std::string_view url) {
+  constexpr std::string_view kPrefix = "data:";
+  if (url.substr(0, kPrefix.size()) != kPrefix) return std::nullopt;
+  const std::size_t comma = url.find(',');
+  if (comma == std::string_view::npos) return std::nullopt;
+  std::string_view meta = url.substr(kPrefix.size(), comma - kPrefix.size());
+  constexpr std::string_view kB64 = ";base64";
+  if (meta.size() < kB64.size() || meta.substr(meta.size() - kB64.size()) != kB64) {
+    return std::nullopt;
+  }
+  meta.remove_suffix(kB64.size());
+  if (meta.empty()) return std::nullopt;
+  return DataUrl{meta, url.substr(comma + 1)};
+}
+
+core::Result<json::object> ParseObject(std::string_view body, core::ErrorCode code) {
+  boost::system::error_code ec;
+  json::value v = json::parse(body, ec);
+  if (ec) return core::Fail(code, "body: invalid JSON (" + ec.message() + ")");
+  if (!v.is_object()) return core::Fail(code, "body: must be a JSON object");
+  return std::move(v.get_object());
+}
+
+core::Result<const json::object*> ParseObjectIn(std::string_view body, core::ErrorCode code,
+                                                json::monotonic_resource& resource,
+                                                std::optional<json::value>& holder) {
+  boost::system::error_code ec;
+  holder.emplace(json::parse(body, ec, json::storage_ptr(&resource)));
+  if (ec) return core::Fail(code, "body: invalid JSON (" + ec.message() + ")");
+  if (!holder->is_object()) return core::Fail(code, "body: must be a JSON object");
+  return &holder->get_object();
+}
+
+EventParser::EventParser() : resource_(buffer_, sizeof buffer_) {}
+
+const json::object* EventParser::Parse(std::string_view text, std::string& error) {
+  value_.reset();  // before the memory it lives in is released
+  resource_.release();
+  parser_.reset(json::storage_ptr(&resource_));
+  boost::system::error_code ec;
+  parser_.write(text.data(), text.size(), ec);
+  if (ec) {
+    error = "invalid JSON in stream event (" + ec.message() + ")";
+    return nullptr;
+  }
+  value_.emplace(parser_.release());
+  if (!value_->is_object()) {
+    error = "stream event is not a JSON object";
+    return nullptr;
+  }
+  return &value_->get_object();
+}
+
+std::string Unsupported(Dialect target) {
+  return "not supported by " + std::string(DialectTitle(target));
+}
+
+namespace {
+
+bool IsZero(const json::value& v) {
+  return (v.is_int64() && v.get_int64() == 0) || (v.is_uint64() && v.get_uint64() == 0) ||
+         (v.is_double() && v.get_double() == 0.0);
+}
+bool IsOne(const json::value& v) {
+  return (v.is_int64() && v.get_int64() == 1) || (v.is_uint64() && v.get_uint64() == 1) ||
+         (v.is_double() && v.get_double() == 1.0);
+}
+bool IsFalse(const json::value& v) { return v.is_bool() && !v.get_bool(); }
+bool IsEmpty(const json::value& v) {
+  return (v.is_object() && v.get_object().empty()) || (v.is_array() && v.get_array().empty());
+}
+
+}  // namespace
+
+bool DroppableExtra(Dialect origin, ExtraScope scope, std::string_view key,
+                    const json::value& value) {
+  if (value.is_null()) return true;
+  if (origin == Dialect::kOpenAiChat) {
+    if (scope == ExtraScope::kRequest) {
+      // Neutral values: the OpenAI defaults, which mean "nothing asked for".
+      if (key == "n") return IsOne(value);
+      if (key == "presence_penalty" || key == "frequency_penalty") return IsZero(value);
+      if (key == "logprobs" || key == "store") return IsFalse(value);
+      if (key == "top_logprobs") return IsZero(value);
+      if (key == "logit_bias" || key == "metadata") return IsEmpty(value);
+      if (key == "modalities") {
+        return value.is_array() && value.get_array().size() == 1 &&
+               value.get_array()[0].is_string() && value.get_array()[0].get_string() == "text";
+      }
+      // Hints that do not change the answer (docs/dialects.md, "dropped hints").
+      if (key == "stream_options") return true;  // leftover transport options
+      if (key == "prompt_cache_key" || key == "prompt_cache_retention" ||
+          key == "prompt_cache_options") {
+        return true;
+      }
+    }
+    return false;
+  }
+  if (origin == Dialect::kAnthropicMessages) {
+    if (scope == ExtraScope::kRequest) {
+      // Top-level automatic caching: the OpenAI side caches prefixes automatically.
+      if (key == "cache_control") return true;
+    }
+    if (scope == ExtraScope::kPart) {
+      if (key == "citations") {  // {"enabled": false} asks for nothing
+        if (IsEmpty(value) || IsFalse(value)) return true;
+        if (value.is_object()) {
+          const auto* enabled = value.get_object().if_contains("enabled");
+          return value.get_object().size() == 1 && enabled != nullptr && IsFalse(*enabled);
+        }
+        return false;
+      }
+    }
+    return false;
+  }
+  return false;
+}
+
+void RejectExtras(Reader& reader, const json::object& extra, Dialect origin, Dialect target,
+                  ExtraScope scope, const Path& path) {
+  if (origin == target) return;
+  for (const auto& kv : extra) {
+    if (DroppableExtra(origin, scope, kv.key(), kv.value())) continue;
+    reader.Fail(path.Member(kv.key()), Unsupported(target));
+    return;
+  }
+}
+
+}  // namespace meridian::dialect::detail
