@@ -102,11 +102,14 @@ export function writeTempConfig(config, { dir = makeTempDir(), name = 'meridian.
 
 /**
  * Default test config around the given backends: listens on 127.0.0.1:0 with 2 workers, accepts
- * TEST_KEY. Top-level keys in `extra` replace the defaults, except `server`, which is merged.
+ * TEST_KEY, and keeps its state (usage ledger, audit log) in a fresh temp dir, so that no test
+ * gateway writes into the repository. Top-level keys in `extra` replace the defaults, except
+ * `server`, which is merged.
  */
 export function gatewayConfig({ backends = [], aliases, ...extra } = {}) {
   const { server, ...rest } = extra;
   const cfg = {
+    state_dir: makeTempDir('meridian-state-'),
     server: { listen: '127.0.0.1:0', workers: 2, ...(server ?? {}) },
     auth: { keys: [TEST_KEY] },
     backends,

@@ -57,4 +57,27 @@ CLI::App* AddAuditCommand(CLI::App& cli, AuditArgs& args);
 // append: 0 and the new record's seq and hash; 2 on failure.
 int Audit(const AuditArgs& args);
 
+// `meridian usage`: totals or records of the usage ledger in <state_dir>/usage.db
+// (src/app/usage_cmd.cpp, docs/store.md).
+struct UsageArgs {
+  std::string state_dir = "./state";
+  std::optional<std::string> tenant;
+  std::optional<std::string> key_prefix;
+  std::optional<std::string> model;
+  std::optional<std::string> from;   // YYYY-MM-DD, inclusive (UTC)
+  std::optional<std::string> to;
+  std::string by;                    // "day,model", ...
+  bool records = false;
+  std::size_t limit = 0;             // records: 0 = all
+  bool csv = false;
+  bool json = false;
+  bool run = false;
+};
+
+CLI::App* AddUsageCommand(CLI::App& cli, UsageArgs& args);
+
+// Prints the answer (a table, --json or --csv) on stdout and returns 0; 2 with a message on
+// stderr when the arguments are invalid or there is no readable ledger.
+int Usage(const UsageArgs& args);
+
 }  // namespace meridian::app

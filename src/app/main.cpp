@@ -1,5 +1,5 @@
 // meridian: the gateway binary. `meridian serve`, `meridian config check`, `meridian explain`,
-// `meridian audit verify`.
+// `meridian audit verify`, `meridian usage`.
 
 #include <CLI/CLI.hpp>
 
@@ -34,10 +34,14 @@ int main(int argc, char** argv) {
   meridian::app::AuditArgs audit_args;
   auto* audit = meridian::app::AddAuditCommand(cli, audit_args);
 
+  meridian::app::UsageArgs usage_args;
+  auto* usage = meridian::app::AddUsageCommand(cli, usage_args);
+
   CLI11_PARSE(cli, argc, argv);
   if (*serve) return meridian::app::Serve(serve_args);
   if (*check) return meridian::app::ConfigCheck(check_path);
   if (*explain) return meridian::app::Explain(explain_args);
   if (*audit) return meridian::app::Audit(audit_args);
+  if (*usage) return meridian::app::Usage(usage_args);
   return 2;
 }

@@ -1,9 +1,13 @@
 // `meridian serve`: load the configuration, build the gateway, serve, drain on a signal.
 
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <optional>
 #include <thread>
+
+#include <filesystem>
+#include <fstream>
 
 #include <boost/asio/signal_set.hpp>
 #include <fmt/format.h>
@@ -13,10 +17,15 @@
 #include <spdlog/spdlog.h>
 
 #include "app/commands.hpp"
+#include "audit/anchor.hpp"
+#include "audit/record.hpp"
+#include "audit/sqlite_audit_store.hpp"
 #include "config/config.hpp"
 #include "gateway/gateway.hpp"
 #include "gateway/snapshot.hpp"
 #include "net/server.hpp"
+#include "store/record_writer.hpp"
+#include "store/sqlite_usage_store.hpp"
 #include "telemetry/metrics.hpp"
 
 namespace meridian::app {
@@ -42,6 +51,37 @@ bool SplitHostPort(std::string_view text, std::string& host, uint16_t& port) {
   return !host.empty();
 }
 
+// Creates `dir` if needed and checks that files can be created in it. Empty on success,
+// otherwise why not.
+std::string PrepareStateDir(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return fmt::format("state_dir '{}': cannot create it: {}", dir, ec.message());
+  if (!std::filesystem::is_directory(dir, ec)) return fmt::format("state_dir '{}': not a directory", dir);
+  const std::string probe = (std::filesystem::path(dir) / fmt::format(".write-test.{}", ::getpid())).string();
+  {
+    std::ofstream f(probe);
+    if (!f) {
+      return fmt::format("state_dir '{}': not writable: {}", dir,
+                         std::error_code(errno, std::generic_category()).message());
+    }
+  }
+  std::filesystem::remove(probe, ec);
+  return {};
+}
+
+// One admin record for the audit chain, written by the gateway process itself.
+std::unique_ptr<store::PendingRecord> AdminEvent(std::string action, std::string target,
+                                                 std::map<std::string, std::string> fields) {
+  auto r = std::make_unique<store::PendingRecord>();
+  audit::AdminRecord& a = r->admin.emplace();
+  a.actor = "meridian";
+  a.action = std::move(action);
+  a.target = std::move(target);
+  a.fields = std::move(fields);
+  return r;
+}
+
 }  // namespace
 
 int Serve(const ServeArgs& args) {
@@ -52,7 +92,8 @@ int Serve(const ServeArgs& args) {
   spdlog::set_default_logger(log);
   telemetry::AccessLog access_log(STDERR_FILENO);
 
-  auto loaded = config::LoadConfigFile(args.config_path);
+  std::string config_bytes;
+  auto loaded = config::LoadConfigFile(args.config_path, &config_bytes);
   if (!loaded) {
     for (const auto& issue : loaded.error()) fmt::print(stderr, "{}\n", issue.ToString());
     return 2;
@@ -90,6 +131,32 @@ int Serve(const ServeArgs& args) {
     admin_opts->max_connections = 64;
   }
 
+  // The store lives in state_dir: the usage ledger, and the audit log (docs/store.md).
+  const config::StoreConfig store_cfg = cfg.store;
+  const std::string state_dir = cfg.state_dir;
+  if (std::string why = PrepareStateDir(state_dir); !why.empty()) {
+    fmt::print(stderr, "{}: {}\n", args.config_path, why);
+    return 2;
+  }
+  const bool strict = store_cfg.ledger.durability == config::LedgerDurability::kStrict;
+  auto usage_store = store::SqliteUsageStore::Open(
+      (std::filesystem::path(state_dir) / store::kUsageDbFileName).string(),
+      store::SqliteUsageStoreOptions{.sync_full = strict});
+  if (!usage_store) {
+    fmt::print(stderr, "{}: usage ledger: {}\n", args.config_path, usage_store.error().message);
+    return 2;
+  }
+  std::unique_ptr<audit::SqliteAuditStore> audit_store;
+  if (store_cfg.audit.enabled) {
+    // A log that does not match its anchors is not appended to: fail closed.
+    auto opened = audit::SqliteAuditStore::Open(audit::PathsForStateDir(state_dir).db);
+    if (!opened) {
+      fmt::print(stderr, "{}: audit log: {}\n", args.config_path, opened.error().message);
+      return 2;
+    }
+    audit_store = *std::move(opened);
+  }
+
   auto snapshot = gateway::Snapshot::Build(std::move(cfg));
   if (!snapshot) {
     fmt::print(stderr, "{}: {}\n", args.config_path, snapshot.error().message);
@@ -97,7 +164,17 @@ int Serve(const ServeArgs& args) {
   }
 
   telemetry::Registry registry;
+  store::RecordWriterOptions writer_opts;
+  writer_opts.durability = strict ? store::Durability::kStrict : store::Durability::kBatched;
+  writer_opts.batch_max = store_cfg.ledger.batch_max;
+  writer_opts.batch_window = store_cfg.ledger.batch_window;
+  writer_opts.queue_size = store_cfg.ledger.queue_size;
+  writer_opts.registry = &registry;
+  writer_opts.on_error = [log](const std::string& message) { log->error("{}", message); };
+  store::RecordWriter writer(usage_store->get(), audit_store.get(), writer_opts);
+
   gateway::Gateway gw(*snapshot, registry, &access_log);
+  gw.AttachStore(gateway::StoreHooks{&writer, usage_store->get(), store_cfg.audit.enabled});
   net::Server server(
       server_opts, [&gw](net::Request& req, net::Responder& out) { return gw.Handle(req, out); },
       [&gw](net::http::status status, std::string_view message) { return gw.RenderServerError(status, message); });
@@ -121,9 +198,19 @@ int Serve(const ServeArgs& args) {
   for (unsigned i = 0; i < server_opts.workers; ++i) workers.push_back(&server.worker_context(i));
   gw.StartBackgroundTasks(server.worker_context(0), workers);
 
+  // Start-up is the first admin record of this run: which configuration (by digest) it serves.
+  writer.Start();
+  writer.Submit(AdminEvent("gateway.start", args.config_path,
+                           {{"config_sha256", audit::ToHex(gateway::Sha256(config_bytes))},
+                            {"ledger_durability", std::string(config::LedgerDurabilityName(store_cfg.ledger.durability))},
+                            {"pid", std::to_string(::getpid())},
+                            {"workers", std::to_string(server_opts.workers)}}));
+
+  int stop_signal = 0;
   asio::signal_set signals(server.worker_context(0), SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int signal) {
     if (ec) return;
+    stop_signal = signal;
     log->info("signal {}: draining (grace {} ms)", signal, grace.count());
     server.Shutdown(grace);
     if (admin) admin->Shutdown(grace);
@@ -139,6 +226,13 @@ int Serve(const ServeArgs& args) {
   if (admin) admin_thread = std::thread([&admin] { admin->Run(); });
   server.Run();
   if (admin_thread.joinable()) admin_thread.join();
+  // The last admin record; then everything queued is committed before the stores close.
+  writer.Submit(AdminEvent("gateway.stop", args.config_path,
+                           {{"signal", std::to_string(stop_signal)}, {"pid", std::to_string(::getpid())}}));
+  writer.Stop();
+  if (auto stats = writer.stats(); stats.dropped > 0) {
+    log->warn("store: {} record(s) were not kept during this run (meridian_store_dropped_total)", stats.dropped);
+  }
   access_log.FlushAll();
   log->info("stopped");
   spdlog::shutdown();

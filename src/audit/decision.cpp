@@ -97,7 +97,11 @@ std::string ToCanonicalJson(const DecisionRecord& r) {
     }
     o.String("chosen_backend", r.chosen_backend);
     o.String("chosen_jurisdiction", r.chosen_jurisdiction);
-    o.Int("cost_micro_usd", r.cost_micro_usd);
+    if (r.cost_micro_usd) {
+      o.Int("cost_micro_usd", *r.cost_micro_usd);
+    } else {
+      o.Key("cost_micro_usd") += "null";
+    }
     {
       // Sorted by name, not by enum order.
       std::map<std::string_view, std::uint64_t> by_name;

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,7 +37,9 @@ struct DecisionRecord {
   std::string chosen_backend;                            // empty if none was chosen
   std::string chosen_jurisdiction;                       // of the chosen backend's inference
   std::vector<Attempt> attempts;
-  std::int64_t cost_micro_usd = 0;                       // integer: no float formatting in the hash
+  // Integer (no float formatting in the hash); nullopt (JSON null) while the cost is unknown:
+  // the gateway has no price catalog yet.
+  std::optional<std::int64_t> cost_micro_usd;
   int status = 0;                                        // HTTP status returned to the client
 };
 

@@ -33,6 +33,10 @@ std::string_view TierName(Tier tier) {
   return "cloud";
 }
 
+std::string_view LedgerDurabilityName(LedgerDurability durability) {
+  return durability == LedgerDurability::kStrict ? "strict" : "batched";
+}
+
 std::string ConfigIssue::ToString() const {
   std::string out = file;
   if (line > 0) out += fmt::format(":{}", line);
@@ -570,6 +574,53 @@ void ParseAdmin(Ctx& ctx, const Entry& section, AdminConfig& out) {
   }
 }
 
+void ParseLedger(Ctx& ctx, const Entry& section, LedgerConfig& out) {
+  if (!IsMapSection(ctx, section)) return;
+  Fields f(ctx, section.value, section.path, {"durability", "batch_max", "batch_window", "queue_size"});
+  if (const Entry* e = f.Get("durability")) {
+    if (auto s = ReadString(ctx, *e)) {
+      if (*s == "batched") {
+        out.durability = LedgerDurability::kBatched;
+      } else if (*s == "strict") {
+        out.durability = LedgerDurability::kStrict;
+      } else {
+        ctx.Error(e->Line(), e->path, fmt::format("unknown durability '{}' (expected batched or strict)", *s));
+      }
+    }
+  }
+  bool sizes_ok = true;
+  if (const Entry* e = f.Get("queue_size")) {
+    if (auto v = ReadUint(ctx, *e, 1, 16'777'216)) out.queue_size = *v;
+    else sizes_ok = false;
+  }
+  if (const Entry* e = f.Get("batch_max")) {
+    if (auto v = ReadUint(ctx, *e, 1, 65'536)) {
+      out.batch_max = *v;
+      if (sizes_ok && out.batch_max > out.queue_size) {
+        ctx.Error(e->Line(), e->path,
+                  fmt::format("must not exceed queue_size ({}), got {}", out.queue_size, out.batch_max));
+      }
+    }
+  }
+  if (const Entry* e = f.Get("batch_window")) {
+    if (auto v = ReadDuration(ctx, *e, Millis{1}, Millis{10'000})) out.batch_window = *v;
+  }
+}
+
+void ParseStore(Ctx& ctx, const Entry& section, StoreConfig& out) {
+  if (!IsMapSection(ctx, section)) return;
+  Fields f(ctx, section.value, section.path, {"ledger", "audit"});
+  if (const Entry* e = f.Get("ledger")) ParseLedger(ctx, *e, out.ledger);
+  if (const Entry* e = f.Get("audit")) {
+    if (IsMapSection(ctx, *e)) {
+      Fields a(ctx, e->value, e->path, {"enabled"});
+      if (const Entry* en = a.Get("enabled")) {
+        if (auto v = ReadBool(ctx, *en)) out.audit.enabled = *v;
+      }
+    }
+  }
+}
+
 void ParseTimeouts(Ctx& ctx, const Entry& section, UpstreamTimeouts& out) {
   if (!IsMapSection(ctx, section)) return;
   Fields f(ctx, section.value, section.path, {"connect", "first_byte", "between_chunks", "total"});
@@ -878,12 +929,14 @@ void ParseAliases(Ctx& ctx, const Entry& section, const std::vector<ParsedBacken
 
 void ParseRoot(Ctx& ctx, const YAML::Node& root, Config& config) {
   Fields f(ctx, root, "",
-           {"state_dir", "server", "auth", "admin", "upstream_defaults", "backends", "aliases", "policies"});
+           {"state_dir", "store", "server", "auth", "admin", "upstream_defaults", "backends", "aliases",
+            "policies"});
   // Interpreted by the policy module (policy::CompileConfigPolicy); kept raw here.
   if (const Entry* e = f.Get("policies")) config.policies = e->value;
   if (const Entry* e = f.Get("state_dir")) {
     if (auto s = ReadNonEmpty(ctx, *e)) config.state_dir = *s;
   }
+  if (const Entry* e = f.Get("store")) ParseStore(ctx, *e, config.store);
   if (const Entry* e = f.Get("server")) ParseServer(ctx, *e, config.server);
   if (const Entry* e = f.Get("auth")) ParseAuth(ctx, *e, config.auth);
   if (const Entry* e = f.Get("admin")) {
@@ -1003,7 +1056,7 @@ std::expected<Config, std::vector<ConfigIssue>> ParseConfig(std::string_view yam
   return ParseWith(yaml_text, file, [](const std::string& name) { return std::getenv(name.c_str()); });
 }
 
-std::expected<Config, std::vector<ConfigIssue>> LoadConfigFile(const std::string& path) {
+std::expected<Config, std::vector<ConfigIssue>> LoadConfigFile(const std::string& path, std::string* raw) {
   auto fail = [&](std::string message) {
     return std::unexpected(std::vector<ConfigIssue>{ConfigIssue{path, 0, "", std::move(message)}});
   };
@@ -1024,6 +1077,7 @@ std::expected<Config, std::vector<ConfigIssue>> LoadConfigFile(const std::string
       }
     }
     if (in.bad()) return fail("cannot read configuration file: read error");
+    if (raw) *raw = text;
     return ParseConfig(text, path);
   } catch (const std::exception& e) {
     return fail(fmt::format("cannot read configuration file: {}", e.what()));

@@ -112,9 +112,36 @@ struct AdminConfig {
   std::vector<std::string> keys;            // admin bearer keys; required when enabled
 };
 
+// How the usage ledger's records reach the disk (docs/store.md).
+enum class LedgerDurability {
+  kBatched,  // the writer commits every batch_max records or batch_window, whichever comes first
+  kStrict,   // a response completes only after its record is committed
+};
+
+// "batched" or "strict". Thread-safe.
+std::string_view LedgerDurabilityName(LedgerDurability durability);
+
+struct LedgerConfig {
+  LedgerDurability durability = LedgerDurability::kBatched;
+  std::size_t batch_max = 256;              // records per transaction, at most
+  Millis batch_window{50};                  // batched: longest a record waits for its commit
+  std::size_t queue_size = 65536;           // records waiting for the writer, at most
+};
+
+struct AuditStoreConfig {
+  bool enabled = true;                      // one decision record per request in state_dir/audit.db
+};
+
+// The embedded store under state_dir: usage ledger and audit log (docs/store.md).
+struct StoreConfig {
+  LedgerConfig ledger;
+  AuditStoreConfig audit;
+};
+
 struct Config {
   std::string source;                       // file path it was loaded from
   std::string state_dir = "./state";
+  StoreConfig store;
   ServerConfig server;
   AuthConfig auth;
   AdminConfig admin;
@@ -153,7 +180,9 @@ std::expected<Config, std::vector<ConfigIssue>> ParseConfig(std::string_view yam
                                                             std::string_view file);
 
 // Reads `path` (an unreadable file is one issue naming it, line 0), then ParseConfig with
-// `path` as the file name. Never throws.
-std::expected<Config, std::vector<ConfigIssue>> LoadConfigFile(const std::string& path);
+// `path` as the file name. When `raw` is given it receives the file's bytes as read (so that
+// a caller can digest exactly what was loaded), also when validation fails. Never throws.
+std::expected<Config, std::vector<ConfigIssue>> LoadConfigFile(const std::string& path,
+                                                               std::string* raw = nullptr);
 
 }  // namespace meridian::config

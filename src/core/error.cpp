@@ -15,6 +15,7 @@ std::string_view CodeName(ErrorCode code) {
     case ErrorCode::kUnsupportedMediaType: return "unsupported_media_type";
     case ErrorCode::kRateLimited: return "rate_limited";
     case ErrorCode::kInternal: return "internal";
+    case ErrorCode::kUnavailable: return "service_unavailable";
     case ErrorCode::kUpstreamError: return "upstream_error";
     case ErrorCode::kUpstreamUnavailable: return "upstream_unavailable";
     case ErrorCode::kUpstreamTimeout: return "upstream_timeout";

@@ -21,6 +21,7 @@ enum class ErrorCode {
   kUnsupportedMediaType,  // 415
   kRateLimited,           // 429
   kInternal,              // 500
+  kUnavailable,           // 503: the gateway itself cannot take the request now (e.g. its store)
   kUpstreamError,         // 502: upstream sent something we cannot relay, or reset
   kUpstreamUnavailable,   // 503: no healthy backend, connect refused, or draining
   kUpstreamTimeout,       // 504: connect, first-byte, between-chunk or total deadline

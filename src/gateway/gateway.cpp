@@ -3,6 +3,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
@@ -149,6 +150,19 @@ net::Response Gateway::MakeResponse(RequestContext& ctx, http::status status, st
 
 asio::awaitable<void> Gateway::Reply(net::Responder& out, RequestContext& ctx, net::Response response) {
   ctx.status = response.result_int();
+  if (StrictRecordPending(ctx)) {
+    // Strict durability: the response goes out only once its record is committed.
+    bool committed = co_await CommitRecords(ctx);
+    if (!committed) {
+      core::Error error = core::Fail(ErrorCode::kUnavailable,
+                                     "The gateway could not record this request in its usage ledger; try again later.")
+                              .error();
+      ctx.error_code = core::CodeName(error.code);
+      response = MakeResponse(ctx, StatusFor(error), OpenAiErrorBody(error));
+      response.set(http::field::retry_after, "1");
+      ctx.status = response.result_int();
+    }
+  }
   co_await out.Send(std::move(response));
 }
 
@@ -189,6 +203,9 @@ net::Response Gateway::RenderServerError(http::status status, std::string_view m
 asio::awaitable<void> Gateway::Handle(net::Request& request, net::Responder& out) {
   RequestContext ctx;
   ctx.start = Clock::now();
+  ctx.start_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
   ctx.snapshot = snapshot();
   ctx.request = &request;
   auto client_id = request["x-request-id"];
@@ -249,6 +266,18 @@ asio::awaitable<void> Gateway::DispatchAdmin(net::Request& request, net::Respond
                             .error());
     co_return;
   }
+  if (path == "/admin/usage") {
+    ctx.route = "admin_usage";
+    if (request.method() != http::verb::get) {
+      co_await ReplyError(out, ctx,
+                          core::Fail(ErrorCode::kMethodNotAllowed,
+                                     fmt::format("{} is not allowed on {}; use GET", request.method_string(), path), "GET")
+                              .error());
+      co_return;
+    }
+    co_await AdminUsage(request, out, ctx);
+    co_return;
+  }
   if (path != "/admin/explain") {
     co_await ReplyError(out, ctx, core::Fail(ErrorCode::kNotFound, fmt::format("no admin route for {}", path)).error());
     co_return;
@@ -291,6 +320,143 @@ asio::awaitable<void> Gateway::DispatchAdmin(net::Request& request, net::Respond
   PolicyDecision decision = DecidePolicy(*ctx.snapshot, *caller, *declared, parsed->body, route->facts);
   co_await Reply(out, ctx,
                  MakeResponse(ctx, http::status::ok, json::serialize(ExplainJson(decision, parsed->model, route->facts))));
+}
+
+namespace {
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Percent-decodes a query-string component ('+' is a space). nullopt if an escape is malformed.
+std::optional<std::string> DecodeQueryComponent(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '+') {
+      out.push_back(' ');
+    } else if (c == '%') {
+      if (i + 2 >= text.size()) return std::nullopt;
+      int hi = HexValue(text[i + 1]);
+      int lo = HexValue(text[i + 2]);
+      if (hi < 0 || lo < 0) return std::nullopt;
+      out.push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+// A request parameter for an error message: printable ASCII, at most 40 characters.
+std::string Shown(std::string_view text) {
+  std::string s(text.substr(0, 40));
+  for (char& c : s) {
+    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7e) c = '?';
+  }
+  return text.size() > 40 ? s + "..." : s;
+}
+
+struct UsageRequest {
+  store::UsageQuery query;
+  bool csv = false;
+};
+
+// GET /admin/usage's query string: tenant, key_prefix, model, from, to, by, records, limit,
+// format (docs/store.md). Failure: kInvalidRequest naming the parameter.
+core::Result<UsageRequest> ParseUsageRequest(std::string_view target) {
+  UsageRequest out;
+  out.query.limit = 1000;
+  auto q = target.find('?');
+  std::string_view rest = q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
+  std::vector<std::string> seen;
+  while (!rest.empty()) {
+    auto amp = rest.find('&');
+    std::string_view pair = rest.substr(0, amp);
+    rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+    if (pair.empty()) continue;
+    auto eq = pair.find('=');
+    auto name = DecodeQueryComponent(pair.substr(0, eq));
+    auto value = DecodeQueryComponent(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1));
+    if (!name || !value) return core::Fail(ErrorCode::kInvalidRequest, "query string: malformed percent escape");
+    if (std::find(seen.begin(), seen.end(), *name) != seen.end()) {
+      return core::Fail(ErrorCode::kInvalidRequest, fmt::format("{}: given more than once", Shown(*name)), *name);
+    }
+    seen.push_back(*name);
+    auto& query = out.query;
+    if (*name == "tenant") {
+      query.tenant = *value;
+    } else if (*name == "key_prefix" || *name == "key") {
+      query.key_prefix = *value;
+    } else if (*name == "model") {
+      query.model = *value;
+    } else if (*name == "from") {
+      query.from = *value;
+    } else if (*name == "to") {
+      query.to = *value;
+    } else if (*name == "by") {
+      auto keys = store::ParseGroupKeys(*value);
+      if (!keys) return std::unexpected(keys.error());
+      query.group_by = std::move(*keys);
+    } else if (*name == "records") {
+      if (*value != "true" && *value != "false" && *value != "1" && *value != "0") {
+        return core::Fail(ErrorCode::kInvalidRequest, "records: expected true or false", "records");
+      }
+      query.records = *value == "true" || *value == "1";
+    } else if (*name == "limit") {
+      std::size_t n = 0;
+      bool ok = !value->empty() && value->size() <= 7;
+      for (char c : *value) ok = ok && c >= '0' && c <= '9';
+      if (ok) n = std::stoul(*value);
+      if (!ok || n < 1 || n > 1'000'000) {
+        return core::Fail(ErrorCode::kInvalidRequest, "limit: expected an integer from 1 to 1000000", "limit");
+      }
+      query.limit = n;
+    } else if (*name == "format") {
+      if (*value != "json" && *value != "csv") {
+        return core::Fail(ErrorCode::kInvalidRequest, "format: expected json or csv", "format");
+      }
+      out.csv = *value == "csv";
+    } else {
+      return core::Fail(ErrorCode::kInvalidRequest,
+                        fmt::format("unknown parameter '{}' (known: tenant, key_prefix, model, from, to, by, records, "
+                                    "limit, format)",
+                                    Shown(*name)),
+                        *name);
+    }
+  }
+  if (auto ok = store::ValidateQuery(out.query); !ok) return std::unexpected(ok.error());
+  return out;
+}
+
+}  // namespace
+
+asio::awaitable<void> Gateway::AdminUsage(net::Request& request, net::Responder& out, RequestContext& ctx) {
+  if (!store_.usage) {
+    co_await ReplyError(out, ctx, core::Fail(ErrorCode::kNotFound, "this gateway keeps no usage ledger").error());
+    co_return;
+  }
+  auto parsed = ParseUsageRequest(request.target());
+  if (!parsed) {
+    co_await ReplyError(out, ctx, parsed.error());
+    co_return;
+  }
+  // A read-only snapshot of the ledger, on the admin listener's own thread.
+  auto result = store_.usage->Query(parsed->query);
+  if (!result) {
+    co_await ReplyError(out, ctx, result.error());
+    co_return;
+  }
+  if (parsed->csv) {
+    co_await Reply(out, ctx, MakeResponse(ctx, http::status::ok, store::ToCsv(*result), "text/csv; charset=utf-8"));
+  } else {
+    co_await Reply(out, ctx, MakeResponse(ctx, http::status::ok, store::ToJson(*result)));
+  }
 }
 
 asio::awaitable<void> Gateway::Dispatch(net::Request& request, net::Responder& out, RequestContext& ctx) {
@@ -336,6 +502,17 @@ asio::awaitable<void> Gateway::Dispatch(net::Request& request, net::Responder& o
     ctx.route = "embeddings";
   } else if (path == "/v1/models" || path.starts_with("/v1/models/")) {
     ctx.route = "models";
+  }
+  // Every API request, rejected ones included, gets a usage and a decision record.
+  ctx.ledger = store_.sink != nullptr;
+  if (ctx.ledger && store_.sink->durability() == store::Durability::kStrict &&
+      store_.sink->health() != store::SinkHealth::kOk) {
+    // Strict: a request whose record may not be kept is refused before it costs anything.
+    co_await ReplyError(out, ctx,
+                        core::Fail(ErrorCode::kUnavailable,
+                                   "The gateway cannot record requests in its usage ledger right now; try again later.")
+                            .error());
+    co_return;
   }
   // Everything under /v1 needs a key when keys are configured; a rejected request never
   // reaches an upstream.
@@ -430,6 +607,7 @@ asio::awaitable<void> Gateway::ChatCompletions(net::Request& request, net::Respo
     co_await ReplyError(out, ctx, route.error());
     co_return;
   }
+  ctx.upstream_model = route->upstream_model;
   // The body goes upstream as the client sent it unless the gateway must change it: an alias
   // resolved to another model id, or a stream whose usage the gateway asks for so that every
   // stream can be metered (the usage chunk is dropped again on the way out if the client did
@@ -470,6 +648,7 @@ asio::awaitable<void> Gateway::Embeddings(net::Request& request, net::Responder&
     co_await ReplyError(out, ctx, route.error());
     co_return;
   }
+  ctx.upstream_model = route->upstream_model;
   bool body_changed = false;
   auto eligible = co_await ApplyPolicy(request, out, ctx, *route, body, body_changed);
   if (!eligible) co_return;
@@ -492,10 +671,20 @@ asio::awaitable<std::optional<std::vector<Backend*>>> Gateway::ApplyPolicy(net::
     co_return std::nullopt;
   }
   PolicyDecision decision = DecidePolicy(*ctx.snapshot, *ctx.caller, *declared, body, route.facts);
+  // For the audit record: counts, rule names and backend ids (the decision keeps no values).
+  auto summarize = [&ctx](PolicyDecision& d) {
+    PolicySummary& p = ctx.policy.emplace();
+    p.class_counts = d.facts.class_counts;
+    p.rules_fired = std::move(d.eligibility.applied_rules);
+    p.eligible = std::move(d.eligibility.allowed);
+    p.excluded = std::move(d.eligibility.excluded);
+  };
   if (!decision.allowed()) {
     // Never a quiet fallback: the client learns which rules stopped the request.
     ctx.error_code = policy::OutcomeCode(decision.eligibility.outcome);
-    co_await Reply(out, ctx, MakeResponse(ctx, http::status::forbidden, DenialBody(decision)));
+    auto denial = MakeResponse(ctx, http::status::forbidden, DenialBody(decision));
+    summarize(decision);
+    co_await Reply(out, ctx, std::move(denial));
     co_return std::nullopt;
   }
   body_changed = false;
@@ -507,7 +696,9 @@ asio::awaitable<std::optional<std::vector<Backend*>>> Gateway::ApplyPolicy(net::
     ctx.pseudonymized = pseudonyms->pseudonymized_count();
     if (pseudonyms->has_placeholders()) ctx.pseudonyms = std::move(pseudonyms);
   }
-  co_return EligibleBackends(decision, *route.backends);
+  auto eligible = EligibleBackends(decision, *route.backends);
+  summarize(decision);
+  co_return eligible;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -570,11 +761,19 @@ std::string Gateway::ReadyBody(bool& ready) const {
   std::size_t healthy = 0;
   for (const auto& b : snap->backends()) healthy += b->healthy() ? 1 : 0;
   bool draining = server_ && server_->draining();
-  ready = !draining && healthy > 0;
+  // A store that drops or cannot commit records makes the instance unready: a load balancer
+  // then sends the traffic to an instance that keeps its ledger and audit log complete.
+  auto store_health = store_.sink ? store_.sink->health() : store::SinkHealth::kOk;
+  bool store_ok = store_health == store::SinkHealth::kOk;
+  ready = !draining && healthy > 0 && store_ok;
   json::object o;
-  o["status"] = draining ? "draining" : ready ? "ready" : "no_healthy_backend";
+  o["status"] = draining                 ? "draining"
+                : healthy == 0           ? "no_healthy_backend"
+                : !store_ok              ? "store_unavailable"
+                                         : "ready";
   o["healthy_backends"] = healthy;
   o["backends"] = snap->backends().size();
+  if (store_.sink) o["store"] = store::SinkHealthName(store_health);
   return json::serialize(o);
 }
 
@@ -614,6 +813,128 @@ void Gateway::Record(const RequestContext& ctx) {
     line.append("}\n");
     access_log_->Commit();
   }
+  // Batched durability (and strict requests that never reached a final write, e.g. a client
+  // that left): the records go to the writer's queue now, off the response path.
+  if (ctx.ledger && !ctx.records_submitted && store_.sink) store_.sink->Submit(BuildRecords(ctx));
+}
+
+std::unique_ptr<store::PendingRecord> Gateway::BuildRecords(const RequestContext& ctx) const {
+  const auto now = Clock::now();
+  auto opt = [](std::int64_t v) { return v >= 0 ? std::optional<std::int64_t>(v) : std::nullopt; };
+  auto pending = std::make_unique<store::PendingRecord>();
+  store::UsageRecord& u = pending->usage.emplace();
+  u.time_ms = ctx.start_unix_ms;
+  u.request_id = ctx.request_id;
+  if (ctx.caller) {
+    u.tenant = ctx.caller->tenant;
+    u.team = ctx.caller->team;
+    u.key_prefix = ctx.caller->key_prefix;
+  }
+  u.route = std::string(ctx.route);
+  if (!ctx.upstream_model.empty()) {
+    u.model = std::string(ctx.upstream_model);
+    if (ctx.upstream_model != ctx.model) u.alias = ctx.model;
+  } else {
+    u.model = ctx.model;
+  }
+  if (ctx.backend) u.backend = ctx.backend->id();
+  u.input_tokens = opt(ctx.prompt_tokens);
+  u.output_tokens = opt(ctx.completion_tokens);
+  u.cached_tokens = opt(ctx.cached_tokens);
+  u.reasoning_tokens = opt(ctx.reasoning_tokens);
+  // cost_micro_usd stays unknown (null) until the price catalog exists.
+  u.latency_us = std::chrono::duration_cast<std::chrono::microseconds>(now - ctx.start).count();
+  u.status = ctx.status;
+  u.error = std::string(ctx.error_code);
+  u.stream = ctx.stream;
+  u.attempts = ctx.attempts;
+  if (!store_.audit) return pending;
+
+  audit::DecisionRecord& d = pending->decision.emplace();
+  d.request_id = u.request_id;
+  d.tenant = u.tenant;
+  d.key_prefix = u.key_prefix;
+  if (ctx.policy) {
+    for (int c = 0; c < core::kDataClassCount; ++c) {
+      int n = ctx.policy->class_counts[static_cast<std::size_t>(c)];
+      if (n > 0) d.data_classes[static_cast<core::DataClass>(c)] = static_cast<std::uint64_t>(n);
+    }
+    d.rules_fired = ctx.policy->rules_fired;
+    d.eligible = ctx.policy->eligible;
+    for (const auto& x : ctx.policy->excluded) d.excluded.push_back({x.backend, x.rule + ": " + x.reason});
+  }
+  for (const Backend* b : ctx.skipped) d.excluded.push_back({b->id(), "health: unhealthy, skipped"});
+  if (ctx.backend) {
+    d.chosen_backend = ctx.backend->id();
+    d.chosen_jurisdiction = ctx.backend->facts().inference_jurisdiction;
+  }
+  for (std::size_t i = 0; i < ctx.attempt_log.size(); ++i) {
+    const AttemptInfo& a = ctx.attempt_log[i];
+    const bool running = a.end == Clock::time_point{};
+    std::string_view error = running && a.error.empty() ? ctx.error_code : a.error;
+    d.attempts.push_back({a.backend->id(), a.status, std::string(error),
+                          std::chrono::duration_cast<std::chrono::milliseconds>((running ? now : a.end) - a.start)
+                              .count()});
+  }
+  d.status = u.status;
+  return pending;
+}
+
+namespace {
+
+// Resumes a handler suspended in CommitRecords once the writer has committed (or failed).
+// Done runs on the writer's thread and only posts; everything else happens on the handler's
+// worker thread, so `timer` needs no lock: the handler clears it before its frame goes away.
+class CommitSignal final : public store::CommitWaiter, public std::enable_shared_from_this<CommitSignal> {
+ public:
+  explicit CommitSignal(asio::any_io_executor executor) : executor_(std::move(executor)) {}
+
+  void Done(bool committed) override {
+    asio::post(executor_, [self = shared_from_this(), committed] {
+      self->done = true;
+      self->committed = committed;
+      if (self->timer) self->timer->cancel();
+    });
+  }
+
+  bool done = false;
+  bool committed = false;
+  asio::steady_timer* timer = nullptr;
+
+ private:
+  asio::any_io_executor executor_;
+};
+
+}  // namespace
+
+asio::awaitable<bool> Gateway::CommitRecords(RequestContext& ctx) {
+  ctx.records_submitted = true;
+  auto record = BuildRecords(ctx);
+  auto executor = co_await asio::this_coro::executor;
+  auto signal = std::make_shared<CommitSignal>(executor);
+  asio::steady_timer timer(executor, asio::steady_timer::time_point::max());
+  signal->timer = &timer;
+  struct Detach {
+    CommitSignal& s;
+    ~Detach() { s.timer = nullptr; }
+  } detach{*signal};
+  record->waiter = signal;
+  bool queued = store_.sink->Submit(std::move(record));
+  if (!queued) co_return false;
+  while (!signal->done) {
+    auto [ec] = co_await timer.async_wait(kNoThrow);
+    (void)ec;  // cancelled by the signal, or never expires
+  }
+  co_return signal->committed;
+}
+
+asio::awaitable<bool> Gateway::CommitBeforeEnd(net::Responder& out, RequestContext& ctx) {
+  if (!StrictRecordPending(ctx)) co_return true;
+  bool committed = co_await CommitRecords(ctx);
+  if (committed) co_return true;
+  ctx.error_code = core::CodeName(ErrorCode::kUnavailable);
+  out.Reset();
+  co_return false;
 }
 
 // ---------------------------------------------------------------------------------------------

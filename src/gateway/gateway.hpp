@@ -3,10 +3,13 @@
 // model, forward to a backend (streaming or not), relay, and record metrics and one access-log
 // line per request. The only module that wires net, config and telemetry together.
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
@@ -15,6 +18,8 @@
 #include "gateway/snapshot.hpp"
 #include "net/server.hpp"
 #include "redact/redact.hpp"
+#include "store/record_writer.hpp"
+#include "store/usage.hpp"
 #include "telemetry/access_log.hpp"
 #include "telemetry/metrics.hpp"
 
@@ -22,6 +27,24 @@ namespace meridian::gateway {
 
 namespace asio = boost::asio;
 namespace http = boost::beast::http;
+
+// What the policy stage decided, kept for the request's audit record: names and counts only,
+// never a value the classifier found.
+struct PolicySummary {
+  std::array<int, core::kDataClassCount> class_counts{};  // found (or declared: at least 1) per class
+  std::vector<std::string> rules_fired;                    // every rule that applied, in policy order
+  std::vector<std::string> eligible;                       // backend ids the policy allows
+  std::vector<policy::Eligibility::Excluded> excluded;     // the others, with rule and reason
+};
+
+// One upstream attempt of Forward.
+struct AttemptInfo {
+  const Backend* backend = nullptr;
+  int status = 0;                 // upstream HTTP status; 0 if no response head arrived
+  std::string_view error;         // CodeName of the failure; empty on success (or still running)
+  Clock::time_point start;
+  Clock::time_point end{};        // zero while the answer is still being relayed
+};
 
 // Everything one request carries through the pipeline; lives in the handler's coroutine frame.
 struct RequestContext {
@@ -43,6 +66,24 @@ struct RequestContext {
   bool stream = false;
   std::int64_t prompt_tokens = -1;           // from the upstream's usage, when reported
   std::int64_t completion_tokens = -1;
+  std::int64_t cached_tokens = -1;
+  std::int64_t reasoning_tokens = -1;
+  // Usage ledger and audit (docs/store.md).
+  std::int64_t start_unix_ms = 0;            // wall-clock arrival time, for the records
+  bool ledger = false;                       // an API request: gets a usage and a decision record
+  bool records_submitted = false;            // handed to the store already (strict mode)
+  std::string_view upstream_model;           // the model id the alias resolved to (snapshot-owned)
+  std::optional<PolicySummary> policy;       // set by the policy stage
+  std::vector<AttemptInfo> attempt_log;      // every upstream attempt, in order
+  std::vector<const Backend*> skipped;       // eligible backends skipped as unhealthy
+};
+
+// The stores a gateway writes to and reads from (all optional: a gateway without them serves
+// without records, as the unit tests do). Owned by the caller (`meridian serve`).
+struct StoreHooks {
+  store::RecordSink* sink = nullptr;         // where each API request's records go
+  store::UsageStore* usage = nullptr;        // what GET /admin/usage queries
+  bool audit = true;                         // build decision records
 };
 
 struct GatewayOptions {
@@ -68,8 +109,9 @@ class Gateway {
   // server's worker thread; thread-safe (per-request state lives in the coroutine).
   asio::awaitable<void> Handle(net::Request& request, net::Responder& responder);
 
-  // Serves one request of the admin listener (admin.listen): POST /admin/explain, behind the
-  // admin keys. Same threading as Handle.
+  // Serves one request of the admin listener (admin.listen): POST /admin/explain and
+  // GET /admin/usage, behind the admin keys. Same threading as Handle (a usage query runs on
+  // the admin listener's thread).
   asio::awaitable<void> HandleAdmin(net::Request& request, net::Responder& responder);
 
   // Renders errors the HTTP server detects itself (413, 431, 400...) in OpenAI's format.
@@ -77,6 +119,10 @@ class Gateway {
 
   // Lets /readyz and the metrics see the server's state. Call before serving.
   void AttachServer(const net::Server* server) { server_ = server; }
+
+  // Records every API request (/v1/...) in the usage ledger and the audit log through
+  // `hooks.sink`, and serves GET /admin/usage from `hooks.usage`. Call before serving.
+  void AttachStore(StoreHooks hooks) { store_ = hooks; }
 
   // Starts active health checks for backends that declare one, on `context`, and a periodic
   // sweep of idle upstream connections on each of `worker_contexts`.
@@ -113,8 +159,25 @@ class Gateway {
   net::Response MakeResponse(RequestContext& ctx, http::status status, std::string body,
                              std::string_view content_type = "application/json") const;
 
+  asio::awaitable<void> AdminUsage(net::Request& request, net::Responder& out, RequestContext& ctx);
+
   void Record(const RequestContext& ctx);
   std::string ReadyBody(bool& ready) const;
+
+  // The request's usage and decision records, from what the context knows now.
+  std::unique_ptr<store::PendingRecord> BuildRecords(const RequestContext& ctx) const;
+  // Strict durability, before a response's final write: hands the records to the store and
+  // waits (suspended, never blocking the worker) until they are committed. False if they
+  // were not: the response must not complete. Marks the records submitted either way.
+  asio::awaitable<bool> CommitRecords(RequestContext& ctx);
+  // The same before the end of a stream (the write carrying [DONE] or the final error event):
+  // true when the stream may end; otherwise the client connection is reset, so the response
+  // stays incomplete, and false.
+  asio::awaitable<bool> CommitBeforeEnd(net::Responder& out, RequestContext& ctx);
+  bool StrictRecordPending(const RequestContext& ctx) const {
+    return ctx.ledger && !ctx.records_submitted && store_.sink &&
+           store_.sink->durability() == store::Durability::kStrict;
+  }
 
   std::shared_ptr<const Snapshot> snapshot_;
   telemetry::Registry& registry_;
@@ -122,6 +185,7 @@ class Gateway {
   GatewayOptions options_;
   Metrics metrics_;
   const net::Server* server_ = nullptr;
+  StoreHooks store_;
   std::int64_t started_unix_;
 };
 

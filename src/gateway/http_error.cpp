@@ -21,6 +21,7 @@ http::status StatusFor(const core::Error& error) {
     case ErrorCode::kUnsupportedMediaType: return http::status::unsupported_media_type;
     case ErrorCode::kRateLimited: return http::status::too_many_requests;
     case ErrorCode::kInternal: return http::status::internal_server_error;
+    case ErrorCode::kUnavailable: return http::status::service_unavailable;
     case ErrorCode::kUpstreamError: return http::status::bad_gateway;
     case ErrorCode::kUpstreamUnavailable: return http::status::service_unavailable;
     case ErrorCode::kUpstreamTimeout: return http::status::gateway_timeout;

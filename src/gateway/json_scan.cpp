@@ -20,7 +20,10 @@ struct ScanHandler {
   int depth = 0;                 // containers open
   bool in_usage = false;         // inside the top-level "usage" object (depth 2)
   enum class Top { kOther, kUsage, kChoices } top_key = Top::kOther;
-  enum class Sub { kOther, kPrompt, kCompletion } sub_key = Sub::kOther;
+  enum class Sub { kOther, kPrompt, kCompletion, kPromptDetails, kCompletionDetails } sub_key = Sub::kOther;
+  // Inside usage.prompt_tokens_details / usage.completion_tokens_details (depth 3).
+  Sub details = Sub::kOther;
+  bool detail_wanted = false;      // the current depth-3 key is cached_tokens/reasoning_tokens
   std::string key;               // a key split across parts (escapes)
 
   void TopValue(JsonScan::Usage kind) {
@@ -35,12 +38,17 @@ struct ScanHandler {
       result.usage = JsonScan::Usage::kObject;
       in_usage = true;
     }
+    if (depth == 2 && in_usage &&
+        (sub_key == Sub::kPromptDetails || sub_key == Sub::kCompletionDetails)) {
+      details = sub_key;
+    }
     ++depth;
     return true;
   }
   bool on_object_end(std::size_t, error_code&) {
     --depth;
     if (depth == 1) in_usage = false;
+    if (depth == 2) details = Sub::kOther;
     return true;
   }
   bool on_array_begin(error_code&) {
@@ -66,7 +74,13 @@ struct ScanHandler {
     if (depth == 1) {
       top_key = k == "usage" ? Top::kUsage : k == "choices" ? Top::kChoices : Top::kOther;
     } else if (depth == 2 && in_usage) {
-      sub_key = k == "prompt_tokens" ? Sub::kPrompt : k == "completion_tokens" ? Sub::kCompletion : Sub::kOther;
+      sub_key = k == "prompt_tokens"               ? Sub::kPrompt
+                : k == "completion_tokens"           ? Sub::kCompletion
+                : k == "prompt_tokens_details"       ? Sub::kPromptDetails
+                : k == "completion_tokens_details"   ? Sub::kCompletionDetails
+                                                     : Sub::kOther;
+    } else if (depth == 3 && details != Sub::kOther) {
+      detail_wanted = details == Sub::kPromptDetails ? k == "cached_tokens" : k == "reasoning_tokens";
     }
     key.clear();
     return true;
@@ -82,6 +96,10 @@ struct ScanHandler {
     if (depth == 2 && in_usage) {
       if (sub_key == Sub::kPrompt) result.prompt_tokens = v;
       if (sub_key == Sub::kCompletion) result.completion_tokens = v;
+    }
+    if (depth == 3 && details != Sub::kOther && detail_wanted) {
+      if (details == Sub::kPromptDetails) result.cached_tokens = v;
+      else result.reasoning_tokens = v;
     }
     return true;
   }

@@ -17,6 +17,8 @@ struct JsonScan {
   Usage usage = Usage::kAbsent;       // the top-level "usage" member
   std::int64_t prompt_tokens = -1;    // usage.prompt_tokens, when an integer
   std::int64_t completion_tokens = -1;
+  std::int64_t cached_tokens = -1;     // usage.prompt_tokens_details.cached_tokens
+  std::int64_t reasoning_tokens = -1;  // usage.completion_tokens_details.reasoning_tokens
   bool choices_empty = false;         // top-level "choices" is []
 };
 

@@ -33,6 +33,8 @@ bool IsEventStream(std::string_view content_type) {
 void TakeUsage(const JsonScan& scan, RequestContext& ctx) {
   if (scan.prompt_tokens >= 0) ctx.prompt_tokens = scan.prompt_tokens;
   if (scan.completion_tokens >= 0) ctx.completion_tokens = scan.completion_tokens;
+  if (scan.cached_tokens >= 0) ctx.cached_tokens = scan.cached_tokens;
+  if (scan.reasoning_tokens >= 0) ctx.reasoning_tokens = scan.reasoning_tokens;
 }
 
 template <class Fields>
@@ -87,9 +89,13 @@ asio::awaitable<void> Gateway::Forward(net::Responder& out, RequestContext& ctx,
 
   std::optional<core::Error> last_error;
   for (Backend* backend : backends) {
-    if (!backend->healthy()) continue;
+    if (!backend->healthy()) {
+      ctx.skipped.push_back(backend);
+      continue;
+    }
     ctx.backend = backend;
     ++ctx.attempts;
+    ctx.attempt_log.push_back(AttemptInfo{backend, 0, {}, Clock::now()});
     net::UpstreamRequest req;
     req.method = http::verb::post;
     req.path = std::string(path);
@@ -114,10 +120,14 @@ asio::awaitable<void> Gateway::Forward(net::Responder& out, RequestContext& ctx,
     auto exchange = co_await net::Exchange::Start(backend->upstream(), std::move(req));
     if (cancel->cancelled()) {
       ClientLeft(ctx);  // nobody to answer
+      ctx.attempt_log.back().error = ctx.error_code;
+      ctx.attempt_log.back().end = Clock::now();
       co_return;
     }
     if (!exchange) {
       auto& err = exchange.error();
+      ctx.attempt_log.back().error = core::CodeName(err.code);
+      ctx.attempt_log.back().end = Clock::now();
       metrics_.attempts->With({backend->id(), core::CodeName(err.code)}).Inc();
       if (err.code == ErrorCode::kUpstreamUnavailable || (err.code == ErrorCode::kUpstreamTimeout && err.retryable)) {
         backend->MarkConnectFailure(options_.connect_failure_cool_down);
@@ -128,12 +138,15 @@ asio::awaitable<void> Gateway::Forward(net::Responder& out, RequestContext& ctx,
     }
     metrics_.attempts->With({backend->id(), "ok"}).Inc();
     net::Exchange& ex = **exchange;
+    ctx.attempt_log.back().status = ex.status();
     if (stream && ex.status() == 200 && IsEventStream(ex.headers()[http::field::content_type])) {
       co_await RelayStream(out, ctx, ex, client_wants_usage);
     } else {
       co_await RelayBody(out, ctx, ex);
     }
     if (cancel->cancelled() && ctx.status == 0) ClientLeft(ctx);  // left before any answer
+    ctx.attempt_log.back().error = ctx.error_code;
+    ctx.attempt_log.back().end = Clock::now();
     co_return;
   }
   if (!last_error) {
@@ -295,6 +308,15 @@ asio::awaitable<void> Gateway::RelayStream(net::Responder& out, RequestContext& 
         }
       }
     }
+    if (saw_done && !failure) {
+      // Strict durability: for an SSE client [DONE] is the end of the answer, so it leaves only
+      // once the request's record is committed.
+      bool recorded = co_await CommitBeforeEnd(out, ctx);
+      if (!recorded) {
+        ex.Abort();
+        co_return;
+      }
+    }
     // Whatever was translated goes out before any error event or the end of the stream.
     bool written = true;
     if (!pending.empty()) written = co_await out.WriteChunk(pending);
@@ -319,8 +341,15 @@ asio::awaitable<void> Gateway::RelayStream(net::Responder& out, RequestContext& 
       if (std::string rest = restorer->Finish(); !rest.empty()) net::AppendSseEvent(tail, rest);
     }
     tail += StreamErrorEvent(*failure);
+    bool recorded = co_await CommitBeforeEnd(out, ctx);  // strict: the error event ends the answer
+    if (!recorded) co_return;
     co_await out.WriteChunk(tail);
     co_await out.EndStream();
+    co_return;
+  }
+  bool recorded = co_await CommitBeforeEnd(out, ctx);
+  if (!recorded) {
+    ex.Abort();
     co_return;
   }
   co_await out.EndStream();

@@ -234,7 +234,7 @@ describe('operational endpoints', () => {
   test('/readyz → 200 with one healthy backend', async () => {
     const r = await get(gw, '/readyz');
     assert.equal(r.status, 200);
-    assert.deepEqual(r.json, { status: 'ready', healthy_backends: 1, backends: 1 });
+    assert.deepEqual(r.json, { status: 'ready', healthy_backends: 1, backends: 1, store: 'ok' });
   });
 
   test('/readyz → 503 when no backend passes its health check', async () => {
@@ -248,7 +248,7 @@ describe('operational endpoints', () => {
     try {
       const r = await get(lonely, '/readyz');
       assert.equal(r.status, 503);
-      assert.deepEqual(r.json, { status: 'no_healthy_backend', healthy_backends: 0, backends: 1 });
+      assert.deepEqual(r.json, { status: 'no_healthy_backend', healthy_backends: 0, backends: 1, store: 'ok' });
       const m = await metrics(lonely);
       assert.equal(metric(m, 'meridian_backend_healthy', { backend: 'dead' }), 0);
       // And a request for its model is answered 503 without waiting for a connect.

@@ -41,6 +41,18 @@ TEST(DecisionRecordTest, EmptyRecordIsValidJson) {
   EXPECT_TRUE(boost::json::parse(json).is_object());
 }
 
+TEST(DecisionRecordTest, UnknownCostIsNull) {
+  DecisionRecord r;
+  r.request_id = "req_2";
+  r.status = 401;
+  EXPECT_EQ(ToCanonicalJson(r),
+            R"({"attempts":[],"chosen_backend":"","chosen_jurisdiction":"","cost_micro_usd":null,)"
+            R"("data_classes":{},"eligible":[],"excluded":[],"key_prefix":"","request_id":"req_2",)"
+            R"("rules_fired":[],"status":401,"tenant":""})");
+  r.cost_micro_usd = 0;
+  EXPECT_NE(ToCanonicalJson(r).find(R"("cost_micro_usd":0,)"), std::string::npos);
+}
+
 TEST(DecisionRecordTest, AdminRecord) {
   AdminRecord a;
   a.actor = "ops";

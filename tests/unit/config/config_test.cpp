@@ -932,6 +932,75 @@ TEST(ConfigKeys, MapEntriesCarryTenantTeamClassesAndJurisdiction) {
   EXPECT_EQ(k.jurisdiction, "DE");
 }
 
+// ---------------------------------------------------------------------------------------------
+// store: the usage ledger and the audit log (docs/store.md)
+
+std::string Store(const std::string& body) { return "store:\n" + body + kB; }
+
+INSTANTIATE_TEST_SUITE_P(
+    Store, IssueTable,
+    ::testing::Values(
+        IssueCase{"store_is_list", "store: [1]\n" + kB, {"t.yaml:1: store: expected a map, got a list"}},
+        IssueCase{"store_unknown_section", Store("  leger: {}\n"),
+                  {"t.yaml:2: store.leger: unknown field 'leger'; did you mean 'ledger'?"}},
+        IssueCase{"ledger_unknown_field", Store("  ledger:\n    batch_windw: 10ms\n"),
+                  {"t.yaml:3: store.ledger.batch_windw: unknown field 'batch_windw'; did you mean "
+                   "'batch_window'?"}},
+        IssueCase{"durability_unknown", Store("  ledger:\n    durability: fsync\n"),
+                  {"t.yaml:3: store.ledger.durability: unknown durability 'fsync' (expected batched or strict)"}},
+        IssueCase{"batch_max_zero", Store("  ledger:\n    batch_max: 0\n"),
+                  {"t.yaml:3: store.ledger.batch_max: must be between 1 and 65536, got 0"}},
+        IssueCase{"batch_max_above_queue", Store("  ledger:\n    queue_size: 100\n    batch_max: 200\n"),
+                  {"t.yaml:4: store.ledger.batch_max: must not exceed queue_size (100), got 200"}},
+        IssueCase{"batch_window_too_long", Store("  ledger:\n    batch_window: 1m\n"),
+                  {"t.yaml:3: store.ledger.batch_window: must be between 1ms and 10s, got 1m"}},
+        IssueCase{"batch_window_not_duration", Store("  ledger:\n    batch_window: soon\n"),
+                  {"t.yaml:3: store.ledger.batch_window: invalid duration 'soon': " + kDurationHint}},
+        IssueCase{"queue_size_negative", Store("  ledger:\n    queue_size: -5\n"),
+                  {"t.yaml:3: store.ledger.queue_size: must not be negative, got -5"}},
+        IssueCase{"audit_enabled_not_bool", Store("  audit:\n    enabled: yes\n"),
+                  {"t.yaml:3: store.audit.enabled: expected true or false, got 'yes'"}},
+        IssueCase{"audit_unknown_field", Store("  audit:\n    enable: false\n"),
+                  {"t.yaml:3: store.audit.enable: unknown field 'enable'; did you mean 'enabled'?"}},
+        IssueCase{"audit_is_scalar", Store("  audit: off\n"),
+                  {"t.yaml:2: store.audit: expected a map, got a scalar"}}));
+
+TEST(ConfigStore, DefaultsAndValues) {
+  auto d = ParseConfig(kB, "t.yaml");
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->store.ledger.durability, LedgerDurability::kBatched);
+  EXPECT_EQ(d->store.ledger.batch_max, 256u);
+  EXPECT_EQ(d->store.ledger.batch_window, Millis(50));
+  EXPECT_EQ(d->store.ledger.queue_size, 65536u);
+  EXPECT_TRUE(d->store.audit.enabled);
+
+  auto r = ParseConfig(Store("  ledger: {durability: strict, batch_max: 32, batch_window: 5ms, queue_size: 1024}\n"
+                             "  audit: {enabled: false}\n"),
+                       "t.yaml");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->store.ledger.durability, LedgerDurability::kStrict);
+  EXPECT_EQ(LedgerDurabilityName(r->store.ledger.durability), "strict");
+  EXPECT_EQ(r->store.ledger.batch_max, 32u);
+  EXPECT_EQ(r->store.ledger.batch_window, Millis(5));
+  EXPECT_EQ(r->store.ledger.queue_size, 1024u);
+  EXPECT_FALSE(r->store.audit.enabled);
+  // An empty section is "not set".
+  EXPECT_TRUE(ParseConfig("store:\n" + kB, "t.yaml").has_value());
+}
+
+TEST(ConfigStore, LoadConfigFileHandsBackTheBytesItRead) {
+  const std::string path = (std::filesystem::temp_directory_path() / "meridian-config-raw-test.yaml").string();
+  const std::string text = "# comment\n" + kB;
+  {
+    std::ofstream(path) << text;
+  }
+  std::string raw;
+  auto r = LoadConfigFile(path, &raw);
+  std::filesystem::remove(path);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(raw, text);
+}
+
 TEST(ConfigKeys, PoliciesAndFactsAreKeptRawForThePolicyModule) {
   auto r = ParseConfig(Backend("facts: {storage_jurisdiction: FR}") +
                            "policies:\n  - name: r1\n    action: block\n",

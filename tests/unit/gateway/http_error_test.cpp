@@ -41,6 +41,7 @@ const std::vector<Row>& AllCodes() {
       {ErrorCode::kUnsupportedMediaType, 415, "invalid_request_error", "unsupported_media_type"},
       {ErrorCode::kRateLimited, 429, "requests", "rate_limit_exceeded"},
       {ErrorCode::kInternal, 500, "server_error", "internal"},
+      {ErrorCode::kUnavailable, 503, "server_error", "service_unavailable"},
       {ErrorCode::kUpstreamError, 502, "server_error", "upstream_error"},
       {ErrorCode::kUpstreamUnavailable, 503, "server_error", "upstream_unavailable"},
       {ErrorCode::kUpstreamTimeout, 504, "server_error", "upstream_timeout"},

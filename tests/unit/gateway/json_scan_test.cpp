@@ -22,6 +22,26 @@ TEST(JsonScanTest, ReadsUsageCountsAndChoices) {
   EXPECT_TRUE(scan->choices_empty);
 }
 
+TEST(JsonScanTest, ReadsCachedAndReasoningTokens) {
+  auto scan = ScanJson(
+      R"({"usage":{"prompt_tokens":9,"completion_tokens":20,"total_tokens":29,)"
+      R"("prompt_tokens_details":{"audio_tokens":1,"cached_tokens":4},)"
+      R"("completion_tokens_details":{"reasoning_tokens":12,"audio_tokens":0,"x":{"reasoning_tokens":99}}}})");
+  ASSERT_TRUE(scan) << scan.error().message;
+  EXPECT_EQ(scan->prompt_tokens, 9);
+  EXPECT_EQ(scan->completion_tokens, 20);
+  EXPECT_EQ(scan->cached_tokens, 4);
+  EXPECT_EQ(scan->reasoning_tokens, 12);
+
+  // Only inside the top-level usage's details objects.
+  auto elsewhere = ScanJson(
+      R"({"prompt_tokens_details":{"cached_tokens":4},"usage":{"cached_tokens":3,)"
+      R"("completion_tokens_details":{"cached_tokens":5}}})");
+  ASSERT_TRUE(elsewhere);
+  EXPECT_EQ(elsewhere->cached_tokens, -1);
+  EXPECT_EQ(elsewhere->reasoning_tokens, -1);
+}
+
 TEST(JsonScanTest, UsageKinds) {
   struct Case {
     const char* text;
