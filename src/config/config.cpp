@@ -376,23 +376,26 @@ std::optional<std::pair<std::string, uint16_t>> ParseListen(std::string_view tex
   return std::make_pair(url->host, static_cast<uint16_t>(p));
 }
 
+// A "host:port" listen address into `host`/`port` (left unchanged after an issue).
+void ReadListen(Ctx& ctx, const Entry& e, std::string& host, uint16_t& port) {
+  auto s = ReadString(ctx, e);
+  if (!s) return;
+  std::string why;
+  if (auto hp = ParseListen(*s, why)) {
+    host = hp->first;
+    port = hp->second;
+  } else {
+    ctx.Error(e.Line(), e.path, fmt::format("invalid listen address '{}': {}", *s, why));
+  }
+}
+
 void ParseServer(Ctx& ctx, const Entry& section, ServerConfig& out) {
   if (!IsMapSection(ctx, section)) return;
   Fields f(ctx, section.value, section.path,
            {"listen", "workers", "max_connections", "max_header_size", "max_body_size",
             "header_timeout", "body_timeout", "idle_timeout", "write_timeout", "shutdown_grace",
             "request_log"});
-  if (const Entry* e = f.Get("listen")) {
-    if (auto s = ReadString(ctx, *e)) {
-      std::string why;
-      if (auto hp = ParseListen(*s, why)) {
-        out.listen_host = hp->first;
-        out.listen_port = hp->second;
-      } else {
-        ctx.Error(e->Line(), e->path, fmt::format("invalid listen address '{}': {}", *s, why));
-      }
-    }
-  }
+  if (const Entry* e = f.Get("listen")) ReadListen(ctx, *e, out.listen_host, out.listen_port);
   if (const Entry* e = f.Get("workers")) {
     if (auto v = ReadUint(ctx, *e, 0, 256)) out.workers = static_cast<unsigned>(*v);
   }
@@ -550,17 +553,7 @@ void ParseAdmin(Ctx& ctx, const Entry& section, AdminConfig& out) {
   if (!IsMapSection(ctx, section)) return;
   Fields f(ctx, section.value, section.path, {"listen", "keys"});
   out.enabled = true;
-  if (const Entry* e = f.Get("listen")) {
-    if (auto s = ReadString(ctx, *e)) {
-      std::string why;
-      if (auto hp = ParseListen(*s, why)) {
-        out.listen_host = hp->first;
-        out.listen_port = hp->second;
-      } else {
-        ctx.Error(e->Line(), e->path, fmt::format("invalid listen address '{}': {}", *s, why));
-      }
-    }
-  }
+  if (const Entry* e = f.Get("listen")) ReadListen(ctx, *e, out.listen_host, out.listen_port);
   const Entry* keys = f.Get("keys");
   if (!keys || keys->value.IsNull() || (keys->value.IsSequence() && keys->value.size() == 0)) {
     ctx.Error(keys ? keys->Line() : section.key_line, Join(section.path, "keys"),

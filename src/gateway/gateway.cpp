@@ -47,6 +47,17 @@ core::Error Invalid(std::string message, std::string param = {}) {
   return core::Fail(ErrorCode::kInvalidRequest, std::move(message), std::move(param)).error();
 }
 
+// The token of an "Authorization: Bearer <token>" value (scheme case-insensitive), or nullopt
+// when the header is absent, uses another scheme or carries an empty token.
+std::optional<std::string_view> BearerToken(std::string_view authorization) {
+  constexpr std::string_view kBearer = "Bearer ";
+  if (authorization.size() <= kBearer.size() ||
+      !boost::beast::iequals(authorization.substr(0, kBearer.size()), kBearer)) {
+    return std::nullopt;
+  }
+  return authorization.substr(kBearer.size());
+}
+
 // Appends `text` as a JSON string literal (quotes, backslashes and control bytes escaped).
 void AppendJsonString(std::string& out, std::string_view text) {
   out.push_back('"');
@@ -258,9 +269,8 @@ asio::awaitable<void> Gateway::HandleAdmin(net::Request& request, net::Responder
 asio::awaitable<void> Gateway::DispatchAdmin(net::Request& request, net::Responder& out, RequestContext& ctx) {
   std::string_view path = PathOf(request.target());
   std::string_view auth = request[http::field::authorization];
-  constexpr std::string_view kBearer = "Bearer ";
-  bool has_bearer = auth.size() > kBearer.size() && boost::beast::iequals(auth.substr(0, kBearer.size()), kBearer);
-  if (!has_bearer || !ctx.snapshot->AdminKeyAccepted(auth.substr(kBearer.size()))) {
+  std::optional<std::string_view> bearer = BearerToken(auth);
+  if (!bearer || !ctx.snapshot->AdminKeyAccepted(*bearer)) {
     co_await ReplyError(out, ctx,
                         core::Fail(ErrorCode::kUnauthorized, "An admin key is required: 'Authorization: Bearer <admin key>'.")
                             .error());
@@ -518,15 +528,15 @@ asio::awaitable<void> Gateway::Dispatch(net::Request& request, net::Responder& o
   // reaches an upstream.
   if (ctx.snapshot->auth_enabled()) {
     std::string_view auth = request[http::field::authorization];
-    constexpr std::string_view kBearer = "Bearer ";
-    if (auth.size() <= kBearer.size() || !boost::beast::iequals(auth.substr(0, kBearer.size()), kBearer)) {
+    std::optional<std::string_view> bearer = BearerToken(auth);
+    if (!bearer) {
       co_await ReplyError(out, ctx,
                           core::Fail(ErrorCode::kUnauthorized,
                                      "Missing API key: send it as 'Authorization: Bearer <key>'.")
                               .error());
       co_return;
     }
-    ctx.caller = ctx.snapshot->FindCaller(auth.substr(kBearer.size()));
+    ctx.caller = ctx.snapshot->FindCaller(*bearer);
     if (ctx.caller == nullptr) {
       co_await ReplyError(out, ctx, core::Fail(ErrorCode::kUnauthorized, "Incorrect API key provided.").error());
       co_return;
