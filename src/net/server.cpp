@@ -82,7 +82,7 @@ class Session final : public Responder, public std::enable_shared_from_this<Sess
     keep_alive_ = response.keep_alive();
     response.prepare_payload();
     head_.clear();
-    AppendResponseHead(head_, response.result(), response.base());
+    AppendResponseHead(head_, response.result_int(), response.base());
     if (head_request_) {  // HEAD: the head only (RFC 9112 6.3)
       bool ok = co_await Write(asio::buffer(head_));
       co_return ok;
@@ -100,7 +100,7 @@ class Session final : public Responder, public std::enable_shared_from_this<Sess
     keep_alive_ = res.keep_alive();
     res.chunked(true);
     head_.clear();
-    AppendResponseHead(head_, res.result(), res.base());
+    AppendResponseHead(head_, res.result_int(), res.base());
     streaming_ = true;
     co_return co_await Write(asio::buffer(head_));
   }

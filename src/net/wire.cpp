@@ -20,13 +20,14 @@ void AppendFields(std::string& out, const http::fields& fields) {
 
 }  // namespace
 
-void AppendResponseHead(std::string& out, http::status status, const http::fields& fields) {
+void AppendResponseHead(std::string& out, unsigned status_code, const http::fields& fields) {
   char code[8];
-  auto end = std::to_chars(code, code + sizeof code, static_cast<unsigned>(status)).ptr;
+  auto end = std::to_chars(code, code + sizeof code, status_code).ptr;
   out.append("HTTP/1.1 ");
   out.append(code, end);
   out.push_back(' ');
-  std::string_view reason = http::obsolete_reason(status);
+  // A status Beast has no name for (Anthropic's 529) keeps its number; the reason is "Unknown".
+  std::string_view reason = http::obsolete_reason(http::int_to_status(status_code));
   out.append(reason.empty() ? std::string_view("Unknown") : reason);
   out.append("\r\n");
   AppendFields(out, fields);

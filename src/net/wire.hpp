@@ -16,8 +16,7 @@ namespace meridian::net {
 
 // Appends "HTTP/1.1 <code> <reason>\r\n<fields>\r\n" to `out`. Field names and values must
 // already be free of CR and LF (Beast's parser guarantees it for relayed fields).
-void AppendResponseHead(std::string& out, boost::beast::http::status status,
-                        const boost::beast::http::fields& fields);
+void AppendResponseHead(std::string& out, unsigned status_code, const boost::beast::http::fields& fields);
 
 // Appends "<METHOD> <target> HTTP/1.1\r\n<fields>\r\n" to `out`.
 void AppendRequestHead(std::string& out, boost::beast::http::verb method, std::string_view target,

@@ -126,6 +126,31 @@ TEST(ServerTest, Http11ConnectionCloseIsHonoured) {
   EXPECT_EQ(client.ReadUntilClose(2s), End::kEof);
 }
 
+TEST(ServerTest, AStatusBeastHasNoNameForKeepsItsNumber) {
+  // Anthropic's 529 overloaded must reach clients as 529, for responses and streams alike.
+  TestServer ts(Options(), [](Request& req, Responder& out) -> asio::awaitable<void> {
+    if (req.target() == "/stream") {
+      http::response_header<> head;
+      head.result(529);
+      co_await out.StartStream(std::move(head));
+      co_await out.EndStream();
+    } else {
+      Response res;
+      res.result(529);
+      res.body() = "overloaded";
+      co_await out.Send(std::move(res));
+    }
+  });
+  RawClient client(ts.port());
+  auto res = client.RoundTrip(GetRequest("/"));
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->result_int(), 529);
+  EXPECT_EQ(res->body(), "overloaded");
+  auto streamed = client.RoundTrip(GetRequest("/stream"));
+  ASSERT_TRUE(streamed);
+  EXPECT_EQ(streamed->result_int(), 529);
+}
+
 TEST(ServerTest, HandlerThatSendsNothingGets500FromTheRenderer) {
   TestServer ts(Options(), [](Request&, Responder&) -> asio::awaitable<void> { co_return; });
   RawClient client(ts.port());
