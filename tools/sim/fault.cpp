@@ -22,6 +22,8 @@ constexpr std::array<FaultNameEntry, kFaultKinds> kFaultNames = {{
     {Fault::kStallBefore, "stall-before"},
     {Fault::kStallDuring, "stall-during"},
     {Fault::kMalformed, "malformed"},
+    {Fault::kOverloaded, "overloaded"},
+    {Fault::kErrorDuring, "error-during"},
 }};
 
 }  // namespace

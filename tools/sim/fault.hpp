@@ -19,9 +19,12 @@ enum class Fault {
   kStallBefore,   // "stall-before": send nothing until the client goes away
   kStallDuring,   // "stall-during": stream head + first chunk, then nothing until the client goes
   kMalformed,     // "malformed": truncated JSON (non-stream) or a broken SSE event (stream)
+  kOverloaded,    // "overloaded": Anthropic 529 overloaded_error; OpenAI and Gemini 503 (+ retry-after)
+  kErrorDuring,   // "error-during": stream head + a few events, then an error event (non-stream:
+                  // the overloaded error after ttft)
 };
 
-inline constexpr int kFaultKinds = 9;  // including kNone
+inline constexpr int kFaultKinds = 11;  // including kNone
 
 // Parses a fault name as accepted by --fault and x-sim-fault ("none" is kNone).
 // Returns nullopt for an unknown name.

@@ -1,4 +1,5 @@
-// meridian-sim: a deterministic OpenAI-compatible provider simulator (docs/simulator.md).
+// meridian-sim: a deterministic provider simulator speaking the OpenAI, Anthropic and Gemini
+// wire formats (docs/simulator.md).
 // Prints exactly one line, "listening on HOST:PORT", once it accepts connections, then serves
 // until SIGTERM or SIGINT, drains, and exits 0.
 
@@ -41,7 +42,7 @@ int main(int argc, char** argv) {
   namespace net = meridian::net;
   namespace sim = meridian::sim;
 
-  CLI::App app{"meridian-sim: deterministic OpenAI-compatible provider simulator"};
+  CLI::App app{"meridian-sim: deterministic provider simulator (OpenAI, Anthropic, Gemini)"};
   sim::SimOptions opts;
   std::string listen = "127.0.0.1:0";
   unsigned threads = 1;
@@ -66,12 +67,12 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(uint64_t{1}, sim::kMaxEmbeddingDims))
       ->capture_default_str();
   app.add_option("--fault", fault_name,
-                 "inject a fault: 429, 500, 503, reset-before, reset-during, stall-before, "
-                 "stall-during, malformed");
+                 "inject a fault: 429, 500, 503, overloaded, reset-before, reset-during, "
+                 "stall-before, stall-during, error-during, malformed");
   app.add_option("--fault-rate", fault_rate, "share of requests given --fault (0..1, default 1)")
       ->check(CLI::Range(0.0, 1.0));
   app.add_option("--seed", opts.seed, "seed of the fault picker")->capture_default_str();
-  app.add_option("--retry-after", opts.retry_after_s, "retry-after seconds of 429/503 faults")
+  app.add_option("--retry-after", opts.retry_after_s, "retry-after seconds of 429/503/overloaded faults")
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 

@@ -6,6 +6,8 @@
 #include <boost/json.hpp>
 
 #include "sim/content.hpp"
+#include "sim/dialect.hpp"
+#include "sim/json_request.hpp"
 
 namespace meridian::sim {
 namespace json = boost::json;
@@ -14,21 +16,10 @@ namespace {
 using core::ErrorCode;
 using core::Fail;
 
-std::string_view KindName(const json::value& v) {
-  switch (v.kind()) {
-    case json::kind::null: return "null";
-    case json::kind::bool_: return "boolean";
-    case json::kind::int64:
-    case json::kind::uint64: return "integer";
-    case json::kind::double_: return "number";
-    case json::kind::string: return "string";
-    case json::kind::array: return "array";
-    case json::kind::object: return "object";
-  }
-  return "value";
-}
-
-std::string_view Sv(const json::string& s) { return {s.data(), s.size()}; }
+using wire::CodePoints;
+using wire::ContainsCaseInsensitive;
+using wire::KindName;
+using wire::Sv;
 
 std::unexpected<core::Error> InvalidType(std::string param, std::string_view expected,
                                          const json::value& got) {
@@ -42,29 +33,8 @@ std::unexpected<core::Error> Missing(std::string param) {
   return Fail(ErrorCode::kInvalidRequest, std::move(msg), std::move(param));
 }
 
-// Parses `body` into a value allocated from `storage`; the error names what is wrong and where.
 core::Result<json::value> ParseBody(std::string_view body, json::storage_ptr storage) {
-  if (body.empty()) {
-    return Fail(ErrorCode::kInvalidRequest,
-                "We could not parse the JSON body of your request: the body is empty. "
-                "The API expects a JSON object.");
-  }
-  unsigned char temp[1024];
-  json::parser parser(json::storage_ptr(), json::parse_options(), temp);
-  parser.reset(std::move(storage));
-  boost::system::error_code ec;
-  std::size_t consumed = parser.write(body.data(), body.size(), ec);
-  if (ec) {
-    return Fail(ErrorCode::kInvalidRequest,
-                "We could not parse the JSON body of your request: invalid JSON (" + ec.message() +
-                    ") near byte " + std::to_string(consumed) + ". The API expects a JSON object.");
-  }
-  json::value v = parser.release();
-  if (!v.is_object()) {
-    return Fail(ErrorCode::kInvalidRequest,
-                "The request body must be a JSON object, but got " + std::string(KindName(v)) + ".");
-  }
-  return v;
+  return wire::ParseObject(body, std::move(storage));
 }
 
 core::Result<std::string> RequireModel(const json::object& o) {
@@ -103,73 +73,7 @@ core::Result<bool> OptionalBool(const json::object& o, std::string_view key, std
   return v->get_bool();
 }
 
-std::size_t CodePoints(std::string_view s) {
-  std::size_t n = 0;
-  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
-  return n;
-}
-
-bool ContainsCaseInsensitive(std::string_view haystack, std::string_view needle) {
-  if (needle.size() > haystack.size()) return false;
-  auto lower = [](unsigned char c) { return (c >= 'A' && c <= 'Z') ? c + 32 : c; };
-  for (std::size_t i = 0; i + needle.size() <= haystack.size(); ++i) {
-    std::size_t j = 0;
-    while (j < needle.size() && lower(static_cast<unsigned char>(haystack[i + j])) ==
-                                    lower(static_cast<unsigned char>(needle[j]))) {
-      ++j;
-    }
-    if (j == needle.size()) return true;
-  }
-  return false;
-}
-
-// A placeholder argument value for a JSON-schema property.
-json::value PlaceholderFor(const json::value* schema) {
-  if (schema == nullptr || !schema->is_object()) return "sim";
-  const json::object& s = schema->get_object();
-  if (const json::value* e = s.if_contains("enum"); e && e->is_array() && !e->get_array().empty()) {
-    return e->get_array().front();
-  }
-  std::string_view type;
-  if (const json::value* t = s.if_contains("type")) {
-    if (t->is_string()) {
-      type = Sv(t->get_string());
-    } else if (t->is_array()) {
-      for (const json::value& x : t->get_array()) {
-        if (x.is_string() && Sv(x.get_string()) != "null") {
-          type = Sv(x.get_string());
-          break;
-        }
-      }
-    }
-  }
-  if (type == "integer") return 1;
-  if (type == "number") return 1.5;
-  if (type == "boolean") return true;
-  if (type == "array") return json::array();
-  if (type == "object") return json::object();
-  if (type == "null") return nullptr;
-  return "sim";
-}
-
-// JSON object text with a placeholder for each required parameter, in `required` order.
-std::string BuildArguments(const json::value* parameters) {
-  json::object args;
-  if (parameters != nullptr && parameters->is_object()) {
-    const json::object& p = parameters->get_object();
-    const json::value* props = p.if_contains("properties");
-    const json::value* required = p.if_contains("required");
-    if (required != nullptr && required->is_array()) {
-      for (const json::value& r : required->get_array()) {
-        if (!r.is_string()) continue;
-        const json::value* schema = nullptr;
-        if (props != nullptr && props->is_object()) schema = props->get_object().if_contains(r.get_string());
-        args[r.get_string()] = PlaceholderFor(schema);
-      }
-    }
-  }
-  return json::serialize(args);
-}
+using wire::BuildArguments;
 
 // Text of a message's content (string, or the text of its parts); false if the type is wrong.
 template <class F>
@@ -691,6 +595,136 @@ std::string RenderErrorBody(std::string_view message, std::string_view type, std
   }
   out.append("}}");
   return out;
+}
+
+// --- The OpenAI dialect ------------------------------------------------------------------------
+
+namespace {
+
+constexpr std::string_view kOpenAiEventStream = "text/event-stream; charset=utf-8";
+
+std::string_view FinishReason(Finish finish) {
+  switch (finish) {
+    case Finish::kStop: return "stop";
+    case Finish::kLength: return "length";
+    case Finish::kToolCall: return "tool_calls";
+  }
+  return "stop";
+}
+
+constexpr std::string_view kOverloadedMessage =
+    "That model is currently overloaded with other requests (simulated by meridian-sim). "
+    "Please try again later.";
+
+// role (or tool head) | tokens, argument fragments or echo chunks | finish, [usage], [DONE]
+class OpenAiScript final : public StreamScript {
+ public:
+  OpenAiScript(const ChatRequest& request, uint64_t tokens, Finish finish, std::size_t chunk_bytes)
+      : request_(request), render_(request), tokens_(tokens), finish_(FinishReason(finish)) {
+    tool_ = request.tool_call.has_value();
+    echo_ = !tool_ && request.echo.has_value();
+    if (tool_) fragments_ = ToolArgumentFragments(request.tool_call->arguments);
+    if (echo_) fragments_ = Utf8Chunks(*request.echo, chunk_bytes);
+  }
+
+  std::string_view content_type() const override { return kOpenAiEventStream; }
+  std::size_t prelude_size() const override { return 1; }
+  std::size_t body_size() const override { return tool_ || echo_ ? fragments_.size() : tokens_; }
+  std::size_t trailer_size() const override { return request_.include_usage ? 3 : 2; }
+
+  std::string Event(std::size_t k) override {
+    if (k == 0) return tool_ ? render_.ToolHeadEvent(*request_.tool_call) : render_.RoleEvent();
+    std::size_t i = k - 1;
+    if (i < body_size()) {
+      if (tool_) return render_.ToolArgumentsEvent(fragments_[i]);
+      if (echo_) return render_.ContentEvent(fragments_[i]);
+      return render_.TokenEvent(request_.hash, i);
+    }
+    i -= body_size();
+    if (i == 0) return render_.FinishEvent(finish_);
+    if (i == 1 && request_.include_usage) return render_.UsageEvent(request_.prompt_tokens, tokens_);
+    return std::string(ChatStreamRenderer::kDoneEvent);
+  }
+
+  std::vector<std::string> MalformedEvents() override {
+    return {"data: {not json\n\n", std::string(ChatStreamRenderer::kDoneEvent)};
+  }
+
+  std::string ErrorEvent() override {
+    return "data: " + RenderErrorBody(kOverloadedMessage, "server_error", {}, "overloaded") + "\n\n";
+  }
+
+ private:
+  const ChatRequest& request_;
+  ChatStreamRenderer render_;
+  uint64_t tokens_;
+  std::string_view finish_;
+  bool tool_ = false;
+  bool echo_ = false;
+  std::vector<std::string_view> fragments_;
+};
+
+class OpenAi final : public Dialect {
+ public:
+  std::string Response(const ChatRequest& request, uint64_t completion_tokens, Finish finish) const override {
+    return RenderChatCompletion(request, completion_tokens, FinishReason(finish));
+  }
+
+  std::unique_ptr<StreamScript> Stream(const ChatRequest& request, uint64_t completion_tokens, Finish finish,
+                                       std::size_t chunk_bytes) const override {
+    return std::make_unique<OpenAiScript>(request, completion_tokens, finish, chunk_bytes);
+  }
+
+  ErrorReply Error(ErrorKind kind, std::string_view message, std::string_view param,
+                   std::string_view code) const override {
+    switch (kind) {
+      case ErrorKind::kInvalidRequest: return {400, RenderErrorBody(message, "invalid_request_error", param, code), {}};
+      case ErrorKind::kAuthentication:
+        return {401, RenderErrorBody(message, "invalid_request_error", param, code.empty() ? "invalid_api_key" : code), {}};
+      case ErrorKind::kNotFound: return {404, RenderErrorBody(message, "invalid_request_error", param, code), {}};
+      case ErrorKind::kMethodNotAllowed:
+        return {405, RenderErrorBody(message, "invalid_request_error", param, code.empty() ? "method_not_allowed" : code), {}};
+    }
+    return {500, RenderErrorBody(message, "server_error"), {}};
+  }
+
+  ErrorReply ModelNotFound(std::string_view model) const override {
+    return {404,
+            RenderErrorBody("The model `" + std::string(model) + "` does not exist or you do not have access to it.",
+                            "invalid_request_error", "model", "model_not_found"),
+            {}};
+  }
+
+  ErrorReply FaultError(Fault fault, uint64_t retry_after_s) const override {
+    std::string retry_after = std::to_string(retry_after_s);
+    switch (fault) {
+      case Fault::kRateLimit:
+        return {429,
+                RenderErrorBody("Rate limit reached for requests (simulated by meridian-sim). Please try again later.",
+                                "requests", {}, "rate_limit_exceeded"),
+                {{"retry-after", retry_after}}};
+      case Fault::kUnavailable:
+        return {503,
+                RenderErrorBody("The server is overloaded or not ready yet (simulated by meridian-sim).",
+                                "server_error", {}, "service_unavailable"),
+                {{"retry-after", retry_after}}};
+      case Fault::kOverloaded:
+      case Fault::kErrorDuring:
+        return {503, RenderErrorBody(kOverloadedMessage, "server_error", {}, "overloaded"), {{"retry-after", retry_after}}};
+      default:
+        return {500,
+                RenderErrorBody("The server had an error while processing your request (simulated by meridian-sim).",
+                                "server_error"),
+                {}};
+    }
+  }
+};
+
+}  // namespace
+
+const Dialect& OpenAiDialect() {
+  static const OpenAi dialect;
+  return dialect;
 }
 
 }  // namespace meridian::sim

@@ -8,7 +8,9 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/string.hpp>
 
+#include "sim/anthropic.hpp"
 #include "sim/content.hpp"
+#include "sim/gemini.hpp"
 
 namespace meridian::sim {
 namespace {
@@ -112,8 +114,8 @@ core::Result<Overrides> ParseOverrides(const net::Request& request) {
       if (!ov.fault) {
         return core::Fail(core::ErrorCode::kInvalidRequest,
                           "Invalid header 'x-sim-fault': unknown fault '" + std::string(value) +
-                              "'; expected one of none, 429, 500, 503, reset-before, reset-during, "
-                              "stall-before, stall-during, malformed.",
+                              "'; expected one of none, 429, 500, 503, overloaded, reset-before, "
+                              "reset-during, stall-before, stall-during, error-during, malformed.",
                           "x-sim-fault");
       }
     } else if (boost::beast::iequals(key, "tool-call")) {
@@ -151,21 +153,16 @@ net::Response Simulator::MakeResponse(const net::Request& request, http::status 
   return res;
 }
 
-net::Response Simulator::ErrorResponse(const net::Request& request, http::status status,
-                                       std::string_view message, std::string_view type,
-                                       std::string_view param, std::string_view code) const {
-  return MakeResponse(request, status, RenderErrorBody(message, type, param, code), kJson);
+net::Response Simulator::FromReply(const net::Request& request, ErrorReply reply) const {
+  net::Response res = MakeResponse(request, static_cast<http::status>(reply.status), std::move(reply.body), kJson);
+  if (reply.status == 529) res.reason("Overloaded");  // not a registered status: give it its usual phrase
+  for (auto& [name, value] : reply.headers) res.set(name, value);
+  return res;
 }
 
-net::Response Simulator::InvalidRequest(const net::Request& request, const core::Error& error) const {
-  return ErrorResponse(request, http::status::bad_request, error.message, "invalid_request_error",
-                       error.param);
-}
-
-net::Response Simulator::ModelNotFound(const net::Request& request, std::string_view model) const {
-  return ErrorResponse(request, http::status::not_found,
-                       "The model `" + std::string(model) + "` does not exist or you do not have access to it.",
-                       "invalid_request_error", "model", "model_not_found");
+net::Response Simulator::InvalidRequest(const net::Request& request, const Dialect& dialect,
+                                        const core::Error& error) const {
+  return FromReply(request, dialect.Error(ErrorKind::kInvalidRequest, error.message, error.param));
 }
 
 net::Response Simulator::RenderServerError(http::status status, std::string_view message) const {
@@ -201,26 +198,48 @@ net::Response Simulator::StatsResponse(const net::Request& request) const {
   return MakeResponse(request, http::status::ok, std::move(body), kJson);
 }
 
+namespace {
+
+std::optional<std::string_view> HeaderValue(const net::Request& request, std::string_view name) {
+  auto it = request.find(name);
+  if (it == request.end()) return std::nullopt;
+  return it->value();
+}
+
+bool IsGeminiMethod(std::string_view method) {
+  return method == "generateContent" || method == "streamGenerateContent" || method == "countTokens";
+}
+
+}  // namespace
+
 asio::awaitable<void> Simulator::Handle(net::Request& request, net::Responder& responder) {
   Stats::Bump(stats_.requests_total);
   std::string_view path = PathOf(request.target());
   http::verb method = request.method();
-  if (method == http::verb::post && path.starts_with("/v1/")) capture_.Record(path, request.body());
+  if (method == http::verb::post && (path.starts_with("/v1/") || path.starts_with("/v1beta/"))) {
+    capture_.Record(path, request.body());
+  }
 
-  auto wrong_method = [&](std::string_view allow) {
-    net::Response r = ErrorResponse(
-        request, http::status::method_not_allowed,
-        "Method " + std::string(request.method_string()) + " is not allowed for " + std::string(path) +
-            " (allowed: " + std::string(allow) + ").",
-        "invalid_request_error", {}, "method_not_allowed");
+  auto wrong_method = [&](const Dialect& dialect, std::string_view allow) {
+    net::Response r = FromReply(
+        request, dialect.Error(ErrorKind::kMethodNotAllowed,
+                               "Method " + std::string(request.method_string()) + " is not allowed for " +
+                                   std::string(path) + " (allowed: " + std::string(allow) + ").",
+                               {}, "method_not_allowed"));
     r.set(http::field::allow, allow);
     return r;
+  };
+  auto unknown_url = [&](const Dialect& dialect) {
+    return FromReply(request, dialect.Error(ErrorKind::kNotFound,
+                                            "Invalid URL (" + std::string(request.method_string()) + " " +
+                                                std::string(path) + ")",
+                                            {}, "unknown_url"));
   };
 
   if (path == "/v1/chat/completions") {
     stats_.CountRoute(Route::kChat);
     if (method != http::verb::post) {
-      co_await Reply(responder, wrong_method("POST"));
+      co_await Reply(responder, wrong_method(OpenAiDialect(), "POST"));
     } else {
       co_await Chat(request, responder);
     }
@@ -229,16 +248,50 @@ asio::awaitable<void> Simulator::Handle(net::Request& request, net::Responder& r
   if (path == "/v1/embeddings") {
     stats_.CountRoute(Route::kEmbeddings);
     if (method != http::verb::post) {
-      co_await Reply(responder, wrong_method("POST"));
+      co_await Reply(responder, wrong_method(OpenAiDialect(), "POST"));
     } else {
       co_await Embeddings(request, responder);
     }
     co_return;
   }
+  if (path == "/v1/messages" || path == "/v1/messages/count_tokens") {
+    const bool count_tokens = path.size() > 12;
+    stats_.CountRoute(count_tokens ? Route::kMessagesCountTokens : Route::kMessages);
+    if (method != http::verb::post) {
+      co_await Reply(responder, wrong_method(AnthropicDialect(), "POST"));
+    } else {
+      co_await Messages(request, responder, count_tokens);
+    }
+    co_return;
+  }
+  if (path.starts_with("/v1/messages/")) {
+    stats_.CountRoute(Route::kOther);
+    co_await Reply(responder, unknown_url(AnthropicDialect()));
+    co_return;
+  }
+  // Gemini: /v1beta/models/{model}:{method}, and /v1/models/{model}:{method} for its methods
+  // (other /v1/models/... paths are OpenAI's model routes).
+  if (auto gemini = ParseGeminiPath(path); gemini && IsGeminiMethod(gemini->method)) {
+    Route route = gemini->method == "generateContent"         ? Route::kGenerateContent
+                  : gemini->method == "streamGenerateContent" ? Route::kStreamGenerateContent
+                                                              : Route::kGeminiCountTokens;
+    stats_.CountRoute(route);
+    if (method != http::verb::post) {
+      co_await Reply(responder, wrong_method(GeminiDialect(), "POST"));
+    } else {
+      co_await GeminiMethod(request, responder, gemini->model, gemini->method);
+    }
+    co_return;
+  }
+  if (path.starts_with("/v1beta/")) {
+    stats_.CountRoute(Route::kOther);
+    co_await Reply(responder, unknown_url(GeminiDialect()));
+    co_return;
+  }
   if (path == "/v1/models" || path.starts_with("/v1/models/")) {
     stats_.CountRoute(Route::kModels);
     if (method != http::verb::get) {
-      co_await Reply(responder, wrong_method("GET"));
+      co_await Reply(responder, wrong_method(OpenAiDialect(), "GET"));
       co_return;
     }
     if (path.size() <= 11) {  // "/v1/models" or "/v1/models/"
@@ -247,7 +300,7 @@ asio::awaitable<void> Simulator::Handle(net::Request& request, net::Responder& r
     }
     std::string_view id = path.substr(11);
     if (!ModelKnown(id)) {
-      co_await Reply(responder, ModelNotFound(request, id));
+      co_await Reply(responder, FromReply(request, OpenAiDialect().ModelNotFound(id)));
     } else {
       co_await Reply(responder, MakeResponse(request, http::status::ok, RenderModel(id), kJson));
     }
@@ -256,7 +309,7 @@ asio::awaitable<void> Simulator::Handle(net::Request& request, net::Responder& r
   if (path == "/healthz") {
     stats_.CountRoute(Route::kHealth);
     if (method != http::verb::get) {
-      co_await Reply(responder, wrong_method("GET"));
+      co_await Reply(responder, wrong_method(OpenAiDialect(), "GET"));
     } else {
       co_await Reply(responder, MakeResponse(request, http::status::ok, "ok", "text/plain"));
     }
@@ -270,7 +323,7 @@ asio::awaitable<void> Simulator::Handle(net::Request& request, net::Responder& r
       stats_.Reset();
       co_await Reply(responder, MakeResponse(request, http::status::ok, "{\"reset\":true}", kJson));
     } else {
-      co_await Reply(responder, wrong_method("GET, DELETE"));
+      co_await Reply(responder, wrong_method(OpenAiDialect(), "GET, DELETE"));
     }
     co_return;
   }
@@ -282,68 +335,142 @@ asio::awaitable<void> Simulator::Handle(net::Request& request, net::Responder& r
       capture_.Clear();
       co_await Reply(responder, MakeResponse(request, http::status::ok, "{\"cleared\":true}", kJson));
     } else {
-      co_await Reply(responder, wrong_method("GET, DELETE"));
+      co_await Reply(responder, wrong_method(OpenAiDialect(), "GET, DELETE"));
     }
     co_return;
   }
   stats_.CountRoute(Route::kOther);
-  co_await Reply(responder,
-                 ErrorResponse(request, http::status::not_found,
-                               "Invalid URL (" + std::string(request.method_string()) + " " +
-                                   std::string(path) + ")",
-                               "invalid_request_error", {}, "unknown_url"));
+  co_await Reply(responder, unknown_url(OpenAiDialect()));
 }
 
 asio::awaitable<void> Simulator::Chat(net::Request& request, net::Responder& responder) {
+  const Dialect& dialect = OpenAiDialect();
   auto ov = ParseOverrides(request);
   if (!ov) {
-    co_await Reply(responder, InvalidRequest(request, ov.error()));
+    co_await Reply(responder, InvalidRequest(request, dialect, ov.error()));
     co_return;
   }
   auto chat = ParseChatRequest(request.body(), ov->tool_call, ov->echo);
   if (!chat) {
-    co_await Reply(responder, InvalidRequest(request, chat.error()));
+    co_await Reply(responder, InvalidRequest(request, dialect, chat.error()));
     co_return;
   }
   if (!ModelKnown(chat->model)) {
-    co_await Reply(responder, ModelNotFound(request, chat->model));
+    co_await Reply(responder, FromReply(request, dialect.ModelNotFound(chat->model)));
     co_return;
   }
-  Fault fault = ov->fault ? *ov->fault : picker_.Next();
+  co_await Answer(request, responder, dialect, *ov, *chat);
+}
 
-  uint64_t tokens = std::min(ov->output_tokens.value_or(options_.output_tokens), kMaxOutputTokens);
-  std::string_view finish = "stop";
-  if (chat->max_tokens && *chat->max_tokens < tokens) {
-    tokens = *chat->max_tokens;
-    finish = "length";
+asio::awaitable<void> Simulator::Messages(net::Request& request, net::Responder& responder, bool count_tokens) {
+  const Dialect& dialect = AnthropicDialect();
+  if (auto bad = CheckAnthropicHeaders(HeaderValue(request, "x-api-key"), HeaderValue(request, "anthropic-version"))) {
+    ErrorKind kind = bad->code == core::ErrorCode::kUnauthorized ? ErrorKind::kAuthentication : ErrorKind::kInvalidRequest;
+    co_await Reply(responder, FromReply(request, dialect.Error(kind, bad->message)));
+    co_return;
   }
-  std::vector<std::string_view> fragments;
-  if (chat->tool_call) {
-    fragments = ToolArgumentFragments(chat->tool_call->arguments);
-    tokens = fragments.size();
-    finish = "tool_calls";
+  auto ov = ParseOverrides(request);
+  if (!ov) {
+    co_await Reply(responder, InvalidRequest(request, dialect, ov.error()));
+    co_return;
   }
-  Stats::Bump(stats_.prompt_tokens, chat->prompt_tokens);
+  auto chat = ParseMessagesRequest(request.body(), ov->tool_call, ov->echo, count_tokens);
+  if (!chat) {
+    co_await Reply(responder, InvalidRequest(request, dialect, chat.error()));
+    co_return;
+  }
+  if (!ModelKnown(chat->model)) {
+    co_await Reply(responder, FromReply(request, dialect.ModelNotFound(chat->model)));
+    co_return;
+  }
+  if (count_tokens) {
+    co_await Unary(request, responder, dialect, *ov, RenderCountTokens(chat->prompt_tokens));
+    co_return;
+  }
+  co_await Answer(request, responder, dialect, *ov, *chat);
+}
+
+asio::awaitable<void> Simulator::GeminiMethod(net::Request& request, net::Responder& responder,
+                                              std::string_view model, std::string_view method) {
+  const bool stream = method == "streamGenerateContent";
+  const bool sse = QueryParam(request.target(), "alt") == std::optional<std::string_view>("sse");
+  const Dialect& dialect = GeminiDialect(!stream || sse);
+  std::optional<std::string_view> key = HeaderValue(request, "x-goog-api-key");
+  if (!key || key->empty()) key = QueryParam(request.target(), "key");
+  if (!key || key->empty()) {
+    co_await Reply(responder,
+                   FromReply(request, dialect.Error(ErrorKind::kAuthentication,
+                                                    "Method doesn't allow unregistered callers (callers without "
+                                                    "established identity). Please use API Key or other form of "
+                                                    "API consumer identity to call this API.")));
+    co_return;
+  }
+  auto ov = ParseOverrides(request);
+  if (!ov) {
+    co_await Reply(responder, InvalidRequest(request, dialect, ov.error()));
+    co_return;
+  }
+  if (method == "countTokens") {
+    auto tokens = ParseGeminiCountTokens(request.body(), model);
+    if (!tokens) {
+      co_await Reply(responder, InvalidRequest(request, dialect, tokens.error()));
+      co_return;
+    }
+    if (model.empty() || !ModelKnown(model)) {
+      co_await Reply(responder, FromReply(request, dialect.ModelNotFound(model)));
+      co_return;
+    }
+    co_await Unary(request, responder, dialect, *ov, RenderGeminiCountTokens(*tokens));
+    co_return;
+  }
+  auto chat = ParseGenerateContentRequest(request.body(), model, ov->tool_call, ov->echo);
+  if (!chat) {
+    co_await Reply(responder, InvalidRequest(request, dialect, chat.error()));
+    co_return;
+  }
+  if (model.empty() || !ModelKnown(model)) {
+    co_await Reply(responder, FromReply(request, dialect.ModelNotFound(model)));
+    co_return;
+  }
+  chat->stream = stream;
+  co_await Answer(request, responder, dialect, *ov, *chat);
+}
+
+asio::awaitable<void> Simulator::Answer(net::Request& request, net::Responder& responder, const Dialect& dialect,
+                                        const Overrides& ov, const ChatRequest& chat) {
+  Fault fault = ov.fault ? *ov.fault : picker_.Next();
+
+  uint64_t tokens = std::min(ov.output_tokens.value_or(options_.output_tokens), kMaxOutputTokens);
+  Finish finish = Finish::kStop;
+  if (chat.max_tokens && *chat.max_tokens < tokens) {
+    tokens = *chat.max_tokens;
+    finish = Finish::kLength;
+  }
+  if (chat.tool_call) {
+    tokens = ToolArgumentFragments(chat.tool_call->arguments).size();
+    finish = Finish::kToolCall;
+  }
+  Stats::Bump(stats_.prompt_tokens, chat.prompt_tokens);
   Stats::Bump(stats_.completion_tokens, tokens);
 
-  milliseconds ttft{ov->ttft_ms.value_or(options_.ttft_ms)};
-  double tps = ov->tps.value_or(options_.tps);
+  milliseconds ttft{ov.ttft_ms.value_or(options_.ttft_ms)};
+  double tps = ov.tps.value_or(options_.tps);
 
   // The hot path: no delay, no fault, no stream.
-  if (fault == Fault::kNone && !chat->stream && ttft.count() == 0 && tps == 0) {
-    co_await Reply(responder, MakeResponse(request, http::status::ok,
-                                           RenderChatCompletion(*chat, tokens, finish), kJson));
+  if (fault == Fault::kNone && !chat.stream && ttft.count() == 0 && tps == 0) {
+    co_await Reply(responder, MakeResponse(request, http::status::ok, dialect.Response(chat, tokens, finish), kJson));
     co_return;
   }
 
   Pacer pacer(responder);
   if (fault != Fault::kNone) {
     stats_.CountFault(fault);
-    if (co_await CommonFault(request, responder, fault, *ov, ttft, chat->stream, pacer)) co_return;
+    if (co_await CommonFault(request, responder, dialect, fault, ov, ttft, chat.stream, pacer)) co_return;
   }
-  if (chat->stream) {
-    std::size_t chunk_bytes = ov->chunk_bytes.value_or(kDefaultEchoChunkBytes);
-    co_await StreamChat(request, responder, *chat, tokens, finish, fault, ttft, tps, chunk_bytes, pacer);
+  if (chat.stream) {
+    std::size_t chunk_bytes = ov.chunk_bytes.value_or(kDefaultEchoChunkBytes);
+    std::unique_ptr<StreamScript> script = dialect.Stream(chat, tokens, finish, chunk_bytes);
+    co_await StreamAnswer(request, responder, *script, fault, ttft, tps, pacer);
     co_return;
   }
 
@@ -353,16 +480,14 @@ asio::awaitable<void> Simulator::Chat(net::Request& request, net::Responder& res
     CountAbort();
     co_return;
   }
-  std::string body = RenderChatCompletion(*chat, tokens, finish);
+  std::string body = dialect.Response(chat, tokens, finish);
   if (fault == Fault::kMalformed) body.resize(body.size() / 2);
   co_await Reply(responder, MakeResponse(request, http::status::ok, std::move(body), kJson));
 }
 
-asio::awaitable<void> Simulator::StreamChat(net::Request& request, net::Responder& responder,
-                                            const ChatRequest& chat, uint64_t tokens,
-                                            std::string_view finish_reason, Fault fault,
-                                            milliseconds ttft, double tps, std::size_t chunk_bytes,
-                                            Pacer& pacer) {
+asio::awaitable<void> Simulator::StreamAnswer(net::Request& request, net::Responder& responder,
+                                              StreamScript& script, Fault fault, milliseconds ttft, double tps,
+                                              Pacer& pacer) {
   if (!co_await pacer.SleepUntil(Clock::now() + ttft)) {
     CountAbort();
     co_return;
@@ -370,7 +495,7 @@ asio::awaitable<void> Simulator::StreamChat(net::Request& request, net::Responde
   http::response_header<> head;
   head.result(http::status::ok);
   head.version(request.version());
-  head.set(http::field::content_type, kEventStream);
+  head.set(http::field::content_type, script.content_type());
   head.set(http::field::cache_control, "no-cache");
   head.set(kSimulatorHeader, options_.name);
   if (!co_await responder.StartStream(std::move(head))) {
@@ -389,58 +514,53 @@ asio::awaitable<void> Simulator::StreamChat(net::Request& request, net::Responde
   };
 
   if (fault == Fault::kMalformed) {
-    if (!co_await write("data: {not json\n\n")) co_return;
-    if (!co_await write(ChatStreamRenderer::kDoneEvent)) co_return;
+    std::vector<std::string> events = script.MalformedEvents();
+    for (const std::string& event : events) {
+      if (!co_await write(event)) co_return;
+    }
     co_await responder.EndStream();
     co_return;
   }
 
-  ChatStreamRenderer render(chat);
-  const bool tool = chat.tool_call.has_value();
-  const bool echo = !tool && chat.echo.has_value();
-  // Tool call: argument fragments; echo: chunks of the echoed text; else one event per word.
-  std::vector<std::string_view> fragments;
-  if (tool) fragments = ToolArgumentFragments(chat.tool_call->arguments);
-  if (echo) fragments = Utf8Chunks(*chat.echo, chunk_bytes);
-  const uint64_t events = tool || echo ? fragments.size() : tokens;
-  // (Built outside the co_await expression: GCC 12 miscompiles conditional temporaries there.)
-  std::string first = tool ? render.ToolHeadEvent(*chat.tool_call) : render.RoleEvent();
-  if (!co_await write(first)) co_return;
-
-  if (fault == Fault::kStallDuring) {
-    co_await Stall(pacer);
-    co_return;
-  }
-  const uint64_t reset_after = std::min<uint64_t>(2, events);
-  if (fault == Fault::kResetDuring && reset_after == 0) {
-    responder.Reset();
-    co_return;
-  }
-
-  Clock::time_point t0 = Clock::now();
-  for (uint64_t i = 0; i < events; ++i) {
-    if (tps > 0 && i > 0) {
-      if (!co_await pacer.SleepUntil(t0 + Seconds(static_cast<double>(i) / tps))) {
-        CountAbort();
-        co_return;
-      }
-    }
-    std::string event = tool   ? render.ToolArgumentsEvent(fragments[i])
-                        : echo ? render.ContentEvent(fragments[i])
-                               : render.TokenEvent(chat.hash, i);
-    if (!co_await write(event)) co_return;
-    if (fault == Fault::kResetDuring && i + 1 == reset_after) {
+  const std::size_t prelude = script.prelude_size();
+  const std::size_t body = script.body_size();
+  const std::size_t total = prelude + body + script.trailer_size();
+  // stall-during holds after the prelude (after the first event when there is none);
+  // reset-during and error-during cut after the prelude and up to 2 body events.
+  const std::size_t stall_at = std::max<std::size_t>(prelude, std::min<std::size_t>(1, total));
+  const std::size_t cut_at = prelude + std::min<std::size_t>(2, body);
+  Clock::time_point t0{};
+  for (std::size_t k = 0;; ++k) {
+    if (k == cut_at && fault == Fault::kResetDuring) {
       responder.Reset();
       co_return;
     }
+    if (k == cut_at && fault == Fault::kErrorDuring) {
+      std::string error = script.ErrorEvent();
+      if (!co_await write(error)) co_return;
+      if (!co_await responder.EndStream()) CountAbort();
+      co_return;
+    }
+    if (k == stall_at && fault == Fault::kStallDuring) {
+      co_await Stall(pacer);
+      co_return;
+    }
+    if (k == total) break;
+    if (k >= prelude && k < prelude + body) {
+      // Body event i is due at t0 + i / tps, t0 being the first body event.
+      std::size_t i = k - prelude;
+      if (i == 0) {
+        t0 = Clock::now();
+      } else if (tps > 0) {
+        if (!co_await pacer.SleepUntil(t0 + Seconds(static_cast<double>(i) / tps))) {
+          CountAbort();
+          co_return;
+        }
+      }
+    }
+    std::string event = script.Event(k);
+    if (!co_await write(event)) co_return;
   }
-  std::string finish_event = render.FinishEvent(finish_reason);
-  if (!co_await write(finish_event)) co_return;
-  if (chat.include_usage) {
-    std::string usage = render.UsageEvent(chat.prompt_tokens, tokens);
-    if (!co_await write(usage)) co_return;
-  }
-  if (!co_await write(ChatStreamRenderer::kDoneEvent)) co_return;
   if (!co_await responder.EndStream()) {
     CountAbort();
     co_return;
@@ -449,74 +569,59 @@ asio::awaitable<void> Simulator::StreamChat(net::Request& request, net::Responde
 }
 
 asio::awaitable<void> Simulator::Embeddings(net::Request& request, net::Responder& responder) {
+  const Dialect& dialect = OpenAiDialect();
   auto ov = ParseOverrides(request);
   if (!ov) {
-    co_await Reply(responder, InvalidRequest(request, ov.error()));
+    co_await Reply(responder, InvalidRequest(request, dialect, ov.error()));
     co_return;
   }
   auto emb = ParseEmbeddingsRequest(request.body());
   if (!emb) {
-    co_await Reply(responder, InvalidRequest(request, emb.error()));
+    co_await Reply(responder, InvalidRequest(request, dialect, emb.error()));
     co_return;
   }
   if (!ModelKnown(emb->model)) {
-    co_await Reply(responder, ModelNotFound(request, emb->model));
+    co_await Reply(responder, FromReply(request, dialect.ModelNotFound(emb->model)));
     co_return;
   }
-  Fault fault = ov->fault ? *ov->fault : picker_.Next();
   Stats::Bump(stats_.prompt_tokens, emb->prompt_tokens);
-  milliseconds ttft{ov->ttft_ms.value_or(options_.ttft_ms)};
   uint64_t dims = emb->dimensions.value_or(options_.embedding_dims);
   if (dims == 0) dims = 1;
+  co_await Unary(request, responder, dialect, *ov, RenderEmbeddings(*emb, dims));
+}
 
+asio::awaitable<void> Simulator::Unary(net::Request& request, net::Responder& responder, const Dialect& dialect,
+                                       const Overrides& ov, std::string body) {
+  Fault fault = ov.fault ? *ov.fault : picker_.Next();
+  milliseconds ttft{ov.ttft_ms.value_or(options_.ttft_ms)};
   if (fault == Fault::kNone && ttft.count() == 0) {
-    co_await Reply(responder, MakeResponse(request, http::status::ok, RenderEmbeddings(*emb, dims), kJson));
+    co_await Reply(responder, MakeResponse(request, http::status::ok, std::move(body), kJson));
     co_return;
   }
   Pacer pacer(responder);
   if (fault != Fault::kNone) {
     stats_.CountFault(fault);
-    if (co_await CommonFault(request, responder, fault, *ov, ttft, false, pacer)) co_return;
+    if (co_await CommonFault(request, responder, dialect, fault, ov, ttft, false, pacer)) co_return;
   }
   if (!co_await pacer.SleepUntil(Clock::now() + ttft)) {
     CountAbort();
     co_return;
   }
-  std::string body = RenderEmbeddings(*emb, dims);
   if (fault == Fault::kMalformed) body.resize(body.size() / 2);
   co_await Reply(responder, MakeResponse(request, http::status::ok, std::move(body), kJson));
 }
 
 asio::awaitable<bool> Simulator::CommonFault(net::Request& request, net::Responder& responder,
-                                             Fault fault, const Overrides& overrides,
+                                             const Dialect& dialect, Fault fault, const Overrides& overrides,
                                              milliseconds ttft, bool streaming, Pacer& pacer) {
-  std::string retry_after = std::to_string(overrides.retry_after_s.value_or(options_.retry_after_s));
+  const uint64_t retry_after = overrides.retry_after_s.value_or(options_.retry_after_s);
   switch (fault) {
-    case Fault::kRateLimit: {
-      net::Response r = ErrorResponse(
-          request, http::status::too_many_requests,
-          "Rate limit reached for requests (simulated by meridian-sim). Please try again later.",
-          "requests", {}, "rate_limit_exceeded");
-      r.set(http::field::retry_after, retry_after);
-      co_await Reply(responder, std::move(r));
-      co_return true;
-    }
+    case Fault::kRateLimit:
     case Fault::kServerError:
-      co_await Reply(responder,
-                     ErrorResponse(request, http::status::internal_server_error,
-                                   "The server had an error while processing your request "
-                                   "(simulated by meridian-sim).",
-                                   "server_error"));
+    case Fault::kUnavailable:
+    case Fault::kOverloaded:
+      co_await Reply(responder, FromReply(request, dialect.FaultError(fault, retry_after)));
       co_return true;
-    case Fault::kUnavailable: {
-      net::Response r = ErrorResponse(request, http::status::service_unavailable,
-                                      "The server is overloaded or not ready yet (simulated by "
-                                      "meridian-sim).",
-                                      "server_error", {}, "service_unavailable");
-      r.set(http::field::retry_after, retry_after);
-      co_await Reply(responder, std::move(r));
-      co_return true;
-    }
     case Fault::kResetBefore:
       responder.Reset();
       co_return true;
@@ -524,12 +629,17 @@ asio::awaitable<bool> Simulator::CommonFault(net::Request& request, net::Respond
       co_await Stall(pacer);
       co_return true;
     case Fault::kResetDuring:
+    case Fault::kErrorDuring:
       if (streaming) co_return false;
       if (!co_await pacer.SleepUntil(Clock::now() + ttft)) {
         CountAbort();
         co_return true;
       }
-      responder.Reset();
+      if (fault == Fault::kResetDuring) {
+        responder.Reset();
+      } else {
+        co_await Reply(responder, FromReply(request, dialect.FaultError(fault, retry_after)));
+      }
       co_return true;
     case Fault::kStallDuring:
       if (streaming) co_return false;

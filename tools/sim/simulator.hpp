@@ -1,7 +1,9 @@
 #pragma once
-// The provider simulator's request handler: an OpenAI-compatible upstream with deterministic
-// answers, configurable timing (time to first token, tokens per second) and fault injection.
-// Serves POST /v1/chat/completions, POST /v1/embeddings, GET /v1/models[/{id}], GET /healthz
+// The provider simulator's request handler: an upstream speaking the OpenAI, Anthropic and
+// Gemini wire formats with deterministic answers, configurable timing (time to first token,
+// tokens per second) and fault injection. Serves POST /v1/chat/completions, POST
+// /v1/embeddings, GET /v1/models[/{id}], POST /v1/messages[/count_tokens], POST
+// /v1beta/models/{model}:generateContent|streamGenerateContent|countTokens, GET /healthz,
 // GET|DELETE /sim/stats and GET|DELETE /sim/requests. See docs/simulator.md for the full
 // contract.
 
@@ -16,6 +18,7 @@
 
 #include "net/server.hpp"
 #include "sim/capture.hpp"
+#include "sim/dialect.hpp"
 #include "sim/fault.hpp"
 #include "sim/openai.hpp"
 #include "sim/stats.hpp"
@@ -70,7 +73,8 @@ class Simulator {
   // Thread-safe: runs concurrently on every worker thread; the Simulator must outlive it.
   asio::awaitable<void> Handle(net::Request& request, net::Responder& responder);
 
-  // The net::ErrorRenderer: an OpenAI error body for errors the server detects itself.
+  // The net::ErrorRenderer: an OpenAI error body for errors the server detects itself (the
+  // server does not say which route it was parsing, so this is OpenAI's shape on every route).
   net::Response RenderServerError(http::status status, std::string_view message) const;
 
   // Makes stalled requests (stall-* faults) return within ~100 ms so shutdown can drain.
@@ -89,28 +93,35 @@ class Simulator {
   class Pacer;
 
   asio::awaitable<void> Chat(net::Request& request, net::Responder& responder);
-  asio::awaitable<void> StreamChat(net::Request& request, net::Responder& responder,
-                                   const ChatRequest& chat, uint64_t tokens,
-                                   std::string_view finish_reason, Fault fault,
-                                   std::chrono::milliseconds ttft, double tps,
-                                   std::size_t chunk_bytes, Pacer& pacer);
+  asio::awaitable<void> Messages(net::Request& request, net::Responder& responder, bool count_tokens);
+  asio::awaitable<void> GeminiMethod(net::Request& request, net::Responder& responder,
+                                     std::string_view model, std::string_view method);
   asio::awaitable<void> Embeddings(net::Request& request, net::Responder& responder);
+  // The answer to a parsed generation request, in any dialect: picks the fault, the length and
+  // the finish, waits, and sends the body or the stream (or the fault).
+  asio::awaitable<void> Answer(net::Request& request, net::Responder& responder, const Dialect& dialect,
+                               const Overrides& overrides, const ChatRequest& chat);
+  // The shared stream loop: head at ttft, the script's prelude, body events paced at tps, the
+  // trailer; applies the streaming faults (see StreamScript).
+  asio::awaitable<void> StreamAnswer(net::Request& request, net::Responder& responder, StreamScript& script,
+                                     Fault fault, std::chrono::milliseconds ttft, double tps, Pacer& pacer);
+  // A one-shot JSON answer (embeddings, token counts): picks the fault, waits ttft, sends `body`.
+  asio::awaitable<void> Unary(net::Request& request, net::Responder& responder, const Dialect& dialect,
+                              const Overrides& overrides, std::string body);
   // Faults whose behaviour does not depend on the endpoint (statuses, reset-before,
-  // stall-before, and the non-streaming forms of reset-during/stall-during). Returns true when
-  // the request has been dealt with.
-  asio::awaitable<bool> CommonFault(net::Request& request, net::Responder& responder, Fault fault,
-                                    const Overrides& overrides, std::chrono::milliseconds ttft,
+  // stall-before, and the non-streaming forms of the *-during faults). Returns true when the
+  // request has been dealt with.
+  asio::awaitable<bool> CommonFault(net::Request& request, net::Responder& responder, const Dialect& dialect,
+                                    Fault fault, const Overrides& overrides, std::chrono::milliseconds ttft,
                                     bool streaming, Pacer& pacer);
   asio::awaitable<void> Stall(Pacer& pacer);
   asio::awaitable<void> Reply(net::Responder& responder, net::Response response);
 
   net::Response MakeResponse(const net::Request& request, http::status status, std::string body,
                              std::string_view content_type) const;
-  net::Response ErrorResponse(const net::Request& request, http::status status,
-                              std::string_view message, std::string_view type,
-                              std::string_view param = {}, std::string_view code = {}) const;
-  net::Response InvalidRequest(const net::Request& request, const core::Error& error) const;
-  net::Response ModelNotFound(const net::Request& request, std::string_view model) const;
+  net::Response FromReply(const net::Request& request, ErrorReply reply) const;
+  net::Response InvalidRequest(const net::Request& request, const Dialect& dialect,
+                               const core::Error& error) const;
   net::Response StatsResponse(const net::Request& request) const;
   bool ModelKnown(std::string_view model) const;
   void CountAbort() { Stats::Bump(stats_.client_aborts); }

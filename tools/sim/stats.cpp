@@ -6,7 +6,9 @@ namespace meridian::sim {
 namespace {
 
 constexpr std::array<const char*, kRouteCount> kRouteNames = {
-    "chat_completions", "embeddings", "models", "healthz", "stats", "other", "requests"};
+    "chat_completions", "embeddings", "models", "healthz", "stats", "other", "requests",
+    "messages", "messages_count_tokens", "generate_content", "stream_generate_content",
+    "gemini_count_tokens"};
 
 uint64_t Load(const Stats::Counter& c) { return c.load(std::memory_order_relaxed); }
 
