@@ -1,6 +1,6 @@
 // Cost of dialect translation (src/dialect): a ~2 KB non-streaming request OpenAI ->
-// Anthropic and back (parse + decode + encode, what the gateway would add per request), a
-// response each way, and one stream chunk each way (decode + encode, steady state).
+// Anthropic, OpenAI -> Gemini and back (parse + decode + encode, what the gateway would add per
+// request), responses, and one stream chunk each way (decode + encode, steady state).
 // Targets (issue): <= 10 us per 2 KB request, <= 1 us per stream chunk.
 
 #include <benchmark/benchmark.h>
@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "dialect/anthropic_messages.hpp"
+#include "dialect/gemini.hpp"
 #include "dialect/openai_chat.hpp"
 
 namespace {
@@ -154,6 +155,118 @@ void BM_ChunkToolArgsOpenAiToAnthropic(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_ChunkToolArgsOpenAiToAnthropic);
+
+// ---- Google Gemini ------------------------------------------------------------------------
+
+void BM_RequestOpenAiToGemini(benchmark::State& state) {
+  const std::string body = OpenAiRequest();
+  for (auto _ : state) {
+    auto req = openai::DecodeRequest(std::string_view(body));
+    auto out = gemini::EncodeRequest(*req);
+    benchmark::DoNotOptimize(out);
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * body.size()));
+  state.counters["request_bytes"] = static_cast<double>(body.size());
+}
+BENCHMARK(BM_RequestOpenAiToGemini);
+
+void BM_RequestGeminiToOpenAi(benchmark::State& state) {
+  const auto encoded = *gemini::EncodeRequest(*openai::DecodeRequest(OpenAiRequest()));
+  const gemini::Target target = *gemini::ParseTarget(encoded.path);
+  for (auto _ : state) {
+    auto req = gemini::DecodeRequest(std::string_view(encoded.body), target);
+    auto out = openai::EncodeRequest(*req);
+    benchmark::DoNotOptimize(out);
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * encoded.body.size()));
+  state.counters["request_bytes"] = static_cast<double>(encoded.body.size());
+}
+BENCHMARK(BM_RequestGeminiToOpenAi);
+
+void BM_ResponseGeminiToOpenAi(benchmark::State& state) {
+  const std::string body =
+      R"({"candidates":[{"content":{"parts":[{"text":")" + Filler(1000) +
+      R"("}],"role":"model"},"finishReason":"STOP","index":0}],"usageMetadata":{)"
+      R"("promptTokenCount":1050,"candidatesTokenCount":230,"totalTokenCount":1280,)"
+      R"("cachedContentTokenCount":1000},"modelVersion":"gemini-2.5-flash",)"
+      R"("responseId":"x2Fsaa3eCdKBz7IPkKuL0Q0"})";
+  for (auto _ : state) {
+    auto resp = gemini::DecodeResponse(body);
+    auto out = openai::EncodeResponse(*resp, {.created = 1700000000});
+    benchmark::DoNotOptimize(out);
+  }
+}
+BENCHMARK(BM_ResponseGeminiToOpenAi);
+
+// One Gemini text chunk in (a whole GenerateContentResponse), its OpenAI chunk out.
+void BM_ChunkGeminiToOpenAi(benchmark::State& state) {
+  gemini::StreamDecoder dec;
+  openai::StreamEncoder enc;
+  std::vector<StreamEvent> events;
+  std::string out;
+  const std::string chunk =
+      R"({"candidates":[{"content":{"parts":[{"text":" the answer"}],"role":"model"},"index":0}],)"
+      R"("usageMetadata":{"promptTokenCount":25,"candidatesTokenCount":3,"totalTokenCount":28},)"
+      R"("modelVersion":"gemini-2.5-flash","responseId":"x2Fsaa3eCdKBz7IPkKuL0Q0"})";
+  (void)dec.Feed(chunk, events);
+  for (const auto& ev : events) (void)enc.Encode(ev, out);
+  for (auto _ : state) {
+    events.clear();
+    out.clear();
+    (void)dec.Feed(chunk, events);
+    for (const auto& ev : events) (void)enc.Encode(ev, out);
+    benchmark::DoNotOptimize(out.data());
+  }
+}
+BENCHMARK(BM_ChunkGeminiToOpenAi);
+
+// One OpenAI text chunk in, its Gemini chunk out.
+void BM_ChunkOpenAiToGemini(benchmark::State& state) {
+  openai::StreamDecoder dec;
+  gemini::StreamEncoder enc;
+  std::vector<StreamEvent> events;
+  std::string out;
+  const std::string first =
+      R"({"id":"chatcmpl-123","object":"chat.completion.chunk","created":1694268190,)"
+      R"("model":"gpt-4o-mini","system_fingerprint":"fp_44709d6fcb","choices":[{"index":0,)"
+      R"("delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]})";
+  const std::string chunk =
+      R"({"id":"chatcmpl-123","object":"chat.completion.chunk","created":1694268190,)"
+      R"("model":"gpt-4o-mini","system_fingerprint":"fp_44709d6fcb","choices":[{"index":0,)"
+      R"("delta":{"content":" the answer"},"logprobs":null,"finish_reason":null}]})";
+  (void)dec.Feed(first, events);
+  (void)dec.Feed(chunk, events);
+  for (const auto& ev : events) (void)enc.Encode(ev, out);
+  for (auto _ : state) {
+    events.clear();
+    out.clear();
+    (void)dec.Feed(chunk, events);
+    for (const auto& ev : events) (void)enc.Encode(ev, out);
+    benchmark::DoNotOptimize(out.data());
+  }
+}
+BENCHMARK(BM_ChunkOpenAiToGemini);
+
+// One Gemini chunk holding a whole function call, out as Anthropic's start + input + stop.
+void BM_ChunkGeminiCallToAnthropic(benchmark::State& state) {
+  anthropic::StreamEncoder enc;
+  std::vector<StreamEvent> events;
+  std::string out;
+  const std::string chunk =
+      R"({"candidates":[{"content":{"parts":[{"functionCall":{"name":"get_weather","args":)"
+      R"({"location":"Paris, France","unit":"celsius"}}}],"role":"model"},"index":0}],)"
+      R"("modelVersion":"gemini-2.5-flash","responseId":"x2Fsaa3eCdKBz7IPkKuL0Q0"})";
+  gemini::StreamDecoder dec;
+  (void)dec.Feed(chunk, events);  // the first chunk also starts the message
+  for (auto _ : state) {
+    events.clear();
+    out.clear();
+    (void)dec.Feed(chunk, events);
+    for (const auto& ev : events) (void)enc.Encode(ev, out);
+    benchmark::DoNotOptimize(out.data());
+  }
+}
+BENCHMARK(BM_ChunkGeminiCallToAnthropic);
 
 }  // namespace
 

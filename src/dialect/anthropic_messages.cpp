@@ -376,6 +376,7 @@ std::string TopField(Dialect origin, std::string_view canonical) {
     if (canonical == "reasoning") return "reasoning_effort";
     if (canonical == "max_tokens") return "max_completion_tokens";
   }
+  if (origin == Dialect::kGemini) return detail::GeminiField(canonical);
   return std::string(canonical);
 }
 
@@ -393,12 +394,14 @@ struct Encoder {
 
   // ---- paths in the origin's body
   std::string MsgPath(const Message& m, std::size_t i) const {
+    if (req.origin == Dialect::kGemini) return detail::GeminiMessagePath(m);
     if (m.source < 0) {
       return req.origin == kSelf ? "system" : "messages[" + std::to_string(i) + "]";
     }
     return "messages[" + std::to_string(m.source) + "]";
   }
   std::string PartPath(const Message& m, std::size_t i, std::size_t j) const {
+    if (req.origin == Dialect::kGemini) return detail::GeminiPartPath(m, j);
     if (req.origin == Dialect::kOpenAiChat) {
       const ContentPart& p = m.content[j];
       if (m.role == Role::kAssistant && p.kind == PartKind::kToolUse) {
@@ -536,6 +539,8 @@ struct Encoder {
         return;
       }
       case PartKind::kThinking:
+        // Gemini thought parts are signed for Gemini: meaningless here (rule D4).
+        if (req.origin == Dialect::kGemini) return;
         w.BeginObject();
         w.Str("type", "thinking");
         w.Str("thinking", p.text);
@@ -677,8 +682,13 @@ struct Encoder {
     w.BeginArray();
     for (std::size_t i = 0; i < req.tools.size() && r.ok(); ++i) {
       const Tool& t = req.tools[i];
-      const std::string path = "tools[" + std::to_string(i) + "]";
+      const std::string path = req.origin == Dialect::kGemini ? detail::GeminiToolPath(t, i)
+                                                              : "tools[" + std::to_string(i) + "]";
       if (!t.raw.is_null()) {
+        if (req.origin == Dialect::kGemini) {
+          FailAt(path, "this tool is " + detail::Unsupported(kSelf));
+          return;
+        }
         if (foreign()) {
           FailAt(path + ".type", "this tool type is " + detail::Unsupported(kSelf));
           return;
@@ -713,7 +723,8 @@ struct Encoder {
           w.Value(kv.value());
         }
       } else {
-        Extras(t.extra, detail::ExtraScope::kTool, path + ".function");
+        Extras(t.extra, detail::ExtraScope::kTool,
+               req.origin == Dialect::kGemini ? path : path + ".function");
       }
       w.EndObject();
     }
@@ -723,7 +734,7 @@ struct Encoder {
   void ToolChoiceField() {
     const ToolChoice& c = req.tool_choice;
     if (!c.raw.is_null()) {
-      FailAt("tool_choice", detail::Unsupported(kSelf));
+      FailAt(TopField(req.origin, "tool_choice"), detail::Unsupported(kSelf));
       return;
     }
     ToolChoice::Mode mode = c.mode;
@@ -809,13 +820,14 @@ struct Encoder {
     const auto& fmt = req.response_format;
     const bool schema = fmt && fmt->type == ResponseFormat::Type::kJsonSchema;
     if (fmt && fmt->type == ResponseFormat::Type::kJsonObject) {
-      FailAt("response_format.type",
+      FailAt(TopField(req.origin, "response_format.type"),
              "'json_object' (JSON without a schema) is " + detail::Unsupported(kSelf) +
                  "; use 'json_schema'");
       return;
     }
     if (schema && !fmt->description.empty()) {
-      FailAt("response_format.json_schema.description", detail::Unsupported(kSelf));
+      FailAt(TopField(req.origin, "response_format.json_schema.description"),
+             detail::Unsupported(kSelf));
       return;
     }
     const json::value* leftover = foreign() ? nullptr : req.extra.if_contains("output_config");
@@ -854,7 +866,7 @@ struct Encoder {
     ReasoningAndFormat(max_tokens);
     if (req.temperature) {
       if (foreign() && (*req.temperature < 0 || *req.temperature > 1)) {
-        FailAt("temperature", "values above 1 are " + detail::Unsupported(kSelf) + " (range 0..1)");
+        FailAt(TopField(req.origin, "temperature"), "values above 1 are " + detail::Unsupported(kSelf) + " (range 0..1)");
       }
       w.Key("temperature");
       w.Double(*req.temperature);
@@ -870,7 +882,7 @@ struct Encoder {
       for (const auto& s : req.stop) w.String(s);
       w.EndArray();
     }
-    if (req.seed) FailAt("seed", detail::Unsupported(kSelf));
+    if (req.seed) FailAt(TopField(req.origin, "seed"), detail::Unsupported(kSelf));
     if (req.stream) {
       w.Key("stream");
       w.Bool(true);

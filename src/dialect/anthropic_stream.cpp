@@ -227,6 +227,11 @@ core::Result<void> StreamEncoder::Encode(const StreamEvent& ev, std::string& out
     case StreamEventKind::kToolArgsDelta:
     case StreamEventKind::kThinkingDelta:
     case StreamEventKind::kSignatureDelta: {
+      // Anthropic signs thinking blocks only; a Gemini signature on a text or tool-call part
+      // has no Anthropic form (docs/dialects.md, rule G3).
+      if (ev.kind == StreamEventKind::kSignatureDelta && ev.block != PartKind::kThinking) {
+        return {};
+      }
       w.BeginObject();
       w.Str("type", "content_block_delta");
       w.Int("index", ev.index);

@@ -8,6 +8,7 @@ std::string_view DialectName(Dialect dialect) {
   switch (dialect) {
     case Dialect::kOpenAiChat: return "openai_chat";
     case Dialect::kAnthropicMessages: return "anthropic_messages";
+    case Dialect::kGemini: return "gemini";
     case Dialect::kNone: break;
   }
   return "none";
@@ -17,6 +18,7 @@ std::string_view DialectTitle(Dialect dialect) {
   switch (dialect) {
     case Dialect::kOpenAiChat: return "OpenAI Chat Completions";
     case Dialect::kAnthropicMessages: return "Anthropic Messages";
+    case Dialect::kGemini: return "Google Gemini";
     case Dialect::kNone: break;
   }
   return "the target dialect";
@@ -76,29 +78,38 @@ namespace {
 // from the status alone (>= 500: InternalServerError) and retry 408/409/429/5xx; Anthropic's
 // also have OverloadedError (529), ServiceUnavailableError (503), DeadlineExceededError (504)
 // and RequestTooLargeError (413). Both honour retry-after, retry-after-ms and x-should-retry.
+// Google's Gen AI SDKs raise ClientError (4xx) / ServerError (5xx) and retry 408, 429 and
+// 5xx; the body's `status` names the google.rpc code.
 constexpr std::array<ErrorMapping, 15> kErrorTable = {{
     {ErrorClass::kInvalidRequest, 400, "invalid_request_error", "", 400,
-     "invalid_request_error", false},
+     "invalid_request_error", 400, "INVALID_ARGUMENT", false},
     {ErrorClass::kAuthentication, 401, "invalid_request_error", "invalid_api_key", 401,
-     "authentication_error", false},
-    {ErrorClass::kPermission, 403, "permission_error", "", 403, "permission_error", false},
+     "authentication_error", 401, "UNAUTHENTICATED", false},
+    {ErrorClass::kPermission, 403, "permission_error", "", 403, "permission_error", 403,
+     "PERMISSION_DENIED", false},
     {ErrorClass::kNotFound, 404, "invalid_request_error", "not_found", 404, "not_found_error",
-     false},
-    {ErrorClass::kConflict, 409, "invalid_request_error", "", 409, "conflict_error", true},
+     404, "NOT_FOUND", false},
+    {ErrorClass::kConflict, 409, "invalid_request_error", "", 409, "conflict_error", 409,
+     "ABORTED", true},
     {ErrorClass::kRequestTooLarge, 413, "invalid_request_error", "request_too_large", 413,
-     "request_too_large", false},
+     "request_too_large", 400, "INVALID_ARGUMENT", false},
     {ErrorClass::kUnprocessable, 422, "invalid_request_error", "", 422, "invalid_request_error",
-     false},
+     400, "INVALID_ARGUMENT", false},
     {ErrorClass::kRateLimited, 429, "requests", "rate_limit_exceeded", 429, "rate_limit_error",
-     true},
+     429, "RESOURCE_EXHAUSTED", true},
     {ErrorClass::kQuotaExceeded, 429, "insufficient_quota", "insufficient_quota", 402,
-     "billing_error", false},
-    {ErrorClass::kInternal, 500, "server_error", "", 500, "api_error", true},
-    {ErrorClass::kBadGateway, 502, "server_error", "", 502, "api_error", true},
-    {ErrorClass::kUnavailable, 503, "server_error", "", 503, "api_error", true},
-    {ErrorClass::kTimeout, 504, "server_error", "timeout", 504, "timeout_error", true},
-    {ErrorClass::kOverloaded, 503, "server_error", "overloaded", 529, "overloaded_error", true},
-    {ErrorClass::kOther, 0, "invalid_request_error", "", 0, "invalid_request_error", false},
+     "billing_error", 429, "RESOURCE_EXHAUSTED", false},
+    {ErrorClass::kInternal, 500, "server_error", "", 500, "api_error", 500, "INTERNAL", true},
+    {ErrorClass::kBadGateway, 502, "server_error", "", 502, "api_error", 502, "UNAVAILABLE",
+     true},
+    {ErrorClass::kUnavailable, 503, "server_error", "", 503, "api_error", 503, "UNAVAILABLE",
+     true},
+    {ErrorClass::kTimeout, 504, "server_error", "timeout", 504, "timeout_error", 504,
+     "DEADLINE_EXCEEDED", true},
+    {ErrorClass::kOverloaded, 503, "server_error", "overloaded", 529, "overloaded_error", 503,
+     "UNAVAILABLE", true},
+    {ErrorClass::kOther, 0, "invalid_request_error", "", 0, "invalid_request_error", 0,
+     "UNKNOWN", false},
 }};
 
 }  // namespace

@@ -1,8 +1,8 @@
 #pragma once
 // The canonical chat model: what every dialect codec decodes into and encodes from. One
 // request, one response, one stream-event vocabulary and one error vocabulary for all
-// dialects (today OpenAI Chat Completions and Anthropic Messages; docs/dialects.md has the
-// field tables and every lossy rule).
+// dialects (today OpenAI Chat Completions, Anthropic Messages and Google Gemini; docs/dialects.md
+// has the field tables and every lossy rule).
 //
 // Conventions of the model:
 //  - Token counts follow one meaning whatever the dialect (see Usage).
@@ -31,15 +31,18 @@ enum class Dialect : std::uint8_t {
   kNone,
   kOpenAiChat,         // POST /v1/chat/completions
   kAnthropicMessages,  // POST /v1/messages
+  kGemini,             // POST /v1beta/models/{model}:generateContent (model in the path)
 };
 
-// "openai_chat", "anthropic_messages", "none".
+// "openai_chat", "anthropic_messages", "gemini", "none".
 std::string_view DialectName(Dialect dialect);
-// The name used in 400 messages ("OpenAI Chat Completions", "Anthropic Messages").
+// The name used in 400 messages ("OpenAI Chat Completions", "Anthropic Messages",
+// "Google Gemini").
 std::string_view DialectTitle(Dialect dialect);
 
 // A prompt-caching breakpoint: Anthropic `cache_control` / OpenAI `prompt_cache_breakpoint`.
 // Marks the end of a reusable prompt prefix at the element that carries it.
+// Gemini has no inline markers (docs/dialects.md, rule G1).
 struct CacheControl {
   std::string ttl;  // "" (provider default), "5m", "1h" (Anthropic only)
   bool operator==(const CacheControl&) const = default;
@@ -54,7 +57,7 @@ enum class PartKind : std::uint8_t {
   kDocument,          // source + media_type + data, name (title / filename)
   kToolUse,           // id, name, arguments (assistant)
   kToolResult,        // id (= tool_use id), content, is_error (role kTool)
-  kThinking,          // text, signature (assistant; Anthropic)
+  kThinking,          // text, signature (assistant; Anthropic thinking, Gemini thought parts)
   kRedactedThinking,  // signature holds the opaque `data` (assistant; Anthropic)
   kRefusal,           // text (assistant; OpenAI)
   kOpaque,            // raw: a part of ChatRequest::origin's dialect the model does not cover
@@ -99,8 +102,9 @@ struct Message {
   std::vector<ContentPart> content;
   boost::json::object extra;  // e.g. OpenAI `name`
   // Where the message came from in the origin's body, for naming fields in a 400 raised by
-  // another dialect's encoder: the index in the origin's `messages` (-1: Anthropic `system`)
-  // and the index there of this message's first part. Not part of equality.
+  // another dialect's encoder: the index in the origin's `messages` / Gemini `contents` (-1:
+  // Anthropic `system`, Gemini `systemInstruction`) and the index there of this message's
+  // first part. Not part of equality.
   int source = -1;
   int source_offset = 0;
   bool operator==(const Message& o) const {
@@ -116,8 +120,16 @@ struct Tool {
   std::optional<CacheControl> cache;
   boost::json::object extra;
   boost::json::value raw;  // non-null: an opaque tool of the origin dialect (server tool,
-                           // OpenAI custom tool); the other fields are then empty
-  bool operator==(const Tool&) const = default;
+                           // OpenAI custom tool, Gemini googleSearch); the other fields are
+                           // then empty
+  // Where the tool came from in a Gemini body (tools[source].functionDeclarations[
+  // source_offset]; -1: not Gemini), for naming fields in 400s. Not part of equality.
+  int source = -1;
+  int source_offset = 0;
+  bool operator==(const Tool& o) const {
+    return name == o.name && description == o.description && parameters == o.parameters &&
+           strict == o.strict && cache == o.cache && extra == o.extra && raw == o.raw;
+  }
 };
 
 struct ToolChoice {
@@ -173,8 +185,10 @@ struct ChatRequest {
 // Token counts with one meaning in every dialect:
 //  input_tokens  = every prompt token, including those read from and written to the cache
 //                  (OpenAI prompt_tokens; Anthropic input_tokens + cache_read_input_tokens +
-//                  cache_creation_input_tokens);
-//  output_tokens = every generated token, reasoning included;
+//                  cache_creation_input_tokens; Gemini promptTokenCount +
+//                  toolUsePromptTokenCount);
+//  output_tokens = every generated token, reasoning included (Gemini candidatesTokenCount +
+//                  thoughtsTokenCount);
 //  cache_read_tokens, cache_write_tokens (subsets of input) and reasoning_tokens (a subset of
 //  output) are absent when the upstream did not report them.
 struct Usage {
@@ -290,6 +304,8 @@ struct ErrorMapping {
   std::string_view openai_code;  // "" = null
   int anthropic_status;
   std::string_view anthropic_type;
+  int gemini_status;
+  std::string_view gemini_status_name;  // google.rpc code name ("RESOURCE_EXHAUSTED")
   bool retryable;  // whether the SDKs' retry logic should try again
 };
 

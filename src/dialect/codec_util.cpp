@@ -324,6 +324,47 @@ bool DroppableExtra(Dialect origin, ExtraScope scope, std::string_view key,
     }
     return false;
   }
+  if (origin == Dialect::kGemini) {
+    if (scope == ExtraScope::kRequest) {
+      // D6: a provider's filter thresholds mean nothing to another provider's filters.
+      if (key == "safetySettings") return true;
+    }
+    if (scope == ExtraScope::kConfig) {
+      // Neutral values (the defaults, which ask for nothing).
+      if (key == "candidateCount") return IsOne(value);
+      if (key == "presencePenalty" || key == "frequencyPenalty") return IsZero(value);
+      if (key == "responseLogprobs") return IsFalse(value);
+      if (key == "logprobs") return IsZero(value);
+      if (key == "responseModalities") {
+        return value.is_array() && value.get_array().size() == 1 &&
+               value.get_array()[0].is_string() &&
+               (value.get_array()[0].get_string() == "TEXT" ||
+                value.get_array()[0].get_string() == "text");
+      }
+      // The OpenAPI-subset schema is carried, converted, by the canonical response format.
+      if (key == "responseSchema") return true;
+    }
+    if (scope == ExtraScope::kPart) {
+      // D4: signed for the Gemini model that wrote it; meaningless elsewhere.
+      if (key == "thoughtSignature") return true;
+      // A functionCall / functionResponse id (kept inside those members): carried by the
+      // canonical id.
+      if (key == "functionCall" || key == "functionResponse") {
+        return value.is_object() && value.get_object().size() == 1 &&
+               value.get_object().contains("id");
+      }
+      if (key == "thought") return IsFalse(value);
+    }
+    if (scope == ExtraScope::kMessage) {
+      // systemInstruction.role: roles are modelled; a system instruction's says nothing.
+      if (key == "role") return true;
+    }
+    if (scope == ExtraScope::kTool) {
+      // The OpenAPI-subset `parameters`: carried, converted, by the canonical parameters.
+      if (key == "parameters") return true;
+    }
+    return false;
+  }
   return false;
 }
 
@@ -332,9 +373,89 @@ void RejectExtras(Reader& reader, const json::object& extra, Dialect origin, Dia
   if (origin == target) return;
   for (const auto& kv : extra) {
     if (DroppableExtra(origin, scope, kv.key(), kv.value())) continue;
+    // Gemini's generationConfig / toolConfig leftovers: name the member inside.
+    if (origin == Dialect::kGemini && scope == ExtraScope::kRequest && kv.value().is_object() &&
+        (kv.key() == "generationConfig" || kv.key() == "toolConfig")) {
+      const Path inner = path.Member(kv.key());
+      RejectExtras(reader, kv.value().get_object(), origin, target, ExtraScope::kConfig, inner);
+      if (!reader.ok()) return;
+      continue;
+    }
     reader.Fail(path.Member(kv.key()), Unsupported(target));
     return;
   }
+}
+
+std::string GeminiField(std::string_view canonical) {
+  struct Name {
+    std::string_view canonical, gemini;
+  };
+  static constexpr Name kNames[] = {
+      {"top_k", "generationConfig.topK"},
+      {"top_p", "generationConfig.topP"},
+      {"temperature", "generationConfig.temperature"},
+      {"stop", "generationConfig.stopSequences"},
+      {"seed", "generationConfig.seed"},
+      {"max_tokens", "generationConfig.maxOutputTokens"},
+      {"reasoning", "generationConfig.thinkingConfig"},
+      {"response_format", "generationConfig.responseMimeType"},
+      {"response_format.type", "generationConfig.responseMimeType"},
+      {"response_format.json_schema.description", "generationConfig.responseJsonSchema"},
+      {"tool_choice", "toolConfig.functionCallingConfig"},
+  };
+  for (const Name& n : kNames) {
+    if (n.canonical == canonical) return std::string(n.gemini);
+  }
+  return std::string(canonical);
+}
+
+std::string GeminiMessagePath(const Message& m) {
+  if (m.source < 0) return "systemInstruction";
+  return "contents[" + std::to_string(m.source) + "]";
+}
+
+std::string GeminiPartPath(const Message& m, std::size_t j) {
+  return GeminiMessagePath(m) + ".parts[" +
+         std::to_string(static_cast<std::size_t>(m.source_offset) + j) + "]";
+}
+
+std::string GeminiToolPath(const Tool& t, std::size_t canonical_index) {
+  if (t.source < 0) return "tools[" + std::to_string(canonical_index) + "]";
+  std::string out = "tools[" + std::to_string(t.source) + "]";
+  if (t.raw.is_null()) {
+    out += ".functionDeclarations[" + std::to_string(t.source_offset) + "]";
+  } else if (t.raw.is_object() && !t.raw.get_object().empty()) {
+    out += ".";
+    out += t.raw.get_object().begin()->key();
+  }
+  return out;
+}
+
+std::string Base64Encode(std::string_view bytes) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  std::size_t i = 0;
+  for (; i + 2 < bytes.size(); i += 3) {
+    const auto n = (static_cast<unsigned>(static_cast<unsigned char>(bytes[i])) << 16) |
+                   (static_cast<unsigned>(static_cast<unsigned char>(bytes[i + 1])) << 8) |
+                   static_cast<unsigned>(static_cast<unsigned char>(bytes[i + 2]));
+    out += kAlphabet[(n >> 18) & 63];
+    out += kAlphabet[(n >> 12) & 63];
+    out += kAlphabet[(n >> 6) & 63];
+    out += kAlphabet[n & 63];
+  }
+  if (i < bytes.size()) {
+    unsigned n = static_cast<unsigned>(static_cast<unsigned char>(bytes[i])) << 16;
+    const bool two = i + 1 < bytes.size();
+    if (two) n |= static_cast<unsigned>(static_cast<unsigned char>(bytes[i + 1])) << 8;
+    out += kAlphabet[(n >> 18) & 63];
+    out += kAlphabet[(n >> 12) & 63];
+    out += two ? kAlphabet[(n >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
 }
 
 }  // namespace meridian::dialect::detail

@@ -177,7 +177,9 @@ std::string Unsupported(Dialect target);
 // Extras that a foreign encoder may drop by a documented rule (neutral values or pure hints);
 // anything else fails with 400. `key` is the member name in the origin dialect, `scope`
 // tells where it was found.
-enum class ExtraScope : std::uint8_t { kRequest, kMessage, kPart, kTool };
+// kConfig: a member of Gemini's generationConfig / toolConfig, kept under that key of the
+// request's extra (RejectExtras walks into those objects to name the member).
+enum class ExtraScope : std::uint8_t { kRequest, kMessage, kPart, kTool, kConfig };
 bool DroppableExtra(Dialect origin, ExtraScope scope, std::string_view key,
                     const json::value& value);
 
@@ -185,5 +187,22 @@ bool DroppableExtra(Dialect origin, ExtraScope scope, std::string_view key,
 // the extra members live ("" for the top level).
 void RejectExtras(Reader& reader, const json::object& extra, Dialect origin, Dialect target,
                   ExtraScope scope, const Path& path);
+
+// ---- Gemini origin paths ------------------------------------------------------------------
+// Where a canonical element came from in a Gemini body, for other encoders' 400s.
+
+// A top-level canonical field ("top_k", "stop", "seed", "temperature", "top_p", "max_tokens",
+// "reasoning", "response_format", "tool_choice", ...) → its Gemini path
+// ("generationConfig.topK"); unknown names are returned unchanged.
+std::string GeminiField(std::string_view canonical);
+// "contents[i]" / "systemInstruction".
+std::string GeminiMessagePath(const Message& m);
+// "contents[i].parts[j]" / "systemInstruction.parts[j]" for part `j` of canonical message `m`.
+std::string GeminiPartPath(const Message& m, std::size_t j);
+// "tools[i].functionDeclarations[j]" (a declared function) / "tools[i]" (an opaque tool).
+std::string GeminiToolPath(const Tool& t, std::size_t canonical_index);
+
+// Standard base64 (with padding) of `bytes`.
+std::string Base64Encode(std::string_view bytes);
 
 }  // namespace meridian::dialect::detail

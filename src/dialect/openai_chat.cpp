@@ -334,6 +334,7 @@ std::string TopField(Dialect origin, std::string_view canonical) {
     if (canonical == "response_format") return "output_config.format";
     if (canonical == "reasoning") return "thinking";
   }
+  if (origin == Dialect::kGemini) return detail::GeminiField(canonical);
   return std::string(canonical);
 }
 
@@ -345,6 +346,7 @@ std::string AnthropicPartPath(const Message& m, std::size_t j) {
 }
 
 std::string MessagePath(Dialect origin, const Message& m, std::size_t canonical_index) {
+  if (origin == Dialect::kGemini) return detail::GeminiMessagePath(m);
   if (m.source < 0) {
     if (origin == Dialect::kAnthropicMessages) return "system";
     return "messages[" + std::to_string(canonical_index) + "]";
@@ -354,6 +356,7 @@ std::string MessagePath(Dialect origin, const Message& m, std::size_t canonical_
 
 std::string PartPath(Dialect origin, const Message& m, std::size_t mi, std::size_t j) {
   if (origin == Dialect::kAnthropicMessages) return AnthropicPartPath(m, j);
+  if (origin == Dialect::kGemini) return detail::GeminiPartPath(m, j);
   return MessagePath(origin, m, mi) + ".content[" + std::to_string(j) + "]";
 }
 
@@ -369,6 +372,11 @@ struct Encoder {
   bool foreign() const { return req.origin != kSelf; }
 
   void FailAt(std::string path, std::string_view problem) { r.FailAt(std::move(path), problem); }
+
+  // The member of a media part that names its source in the origin's body.
+  std::string_view SourceField() const {
+    return req.origin == Dialect::kGemini ? std::string_view() : std::string_view(".source");
+  }
 
   void Breakpoint(const std::optional<CacheControl>& cache) {
     if (!cache || !opt.cache_breakpoints) return;
@@ -418,7 +426,7 @@ struct Encoder {
           w.Key("url");
           w.String("data:" + p.media_type + ";base64," + p.data);
         } else {
-          FailAt(path + ".source", "file references are " + detail::Unsupported(kSelf));
+          FailAt(path + std::string(SourceField()), "file references are " + detail::Unsupported(kSelf));
         }
         if (!p.detail.empty()) w.Str("detail", p.detail);
         w.EndObject();
@@ -442,7 +450,7 @@ struct Encoder {
         } else if (p.source == SourceKind::kFileId && !foreign()) {
           w.Str("file_id", p.data);
         } else {
-          FailAt(path + ".source", (p.source == SourceKind::kUrl    ? "URL documents are "
+          FailAt(path + std::string(SourceField()), (p.source == SourceKind::kUrl ? "URL documents are "
                                     : p.source == SourceKind::kText ? "plain-text documents are "
                                                                     : "file references are ") +
                                        detail::Unsupported(kSelf));
@@ -652,8 +660,13 @@ struct Encoder {
     w.BeginArray();
     for (std::size_t i = 0; i < req.tools.size() && r.ok(); ++i) {
       const Tool& t = req.tools[i];
-      const std::string path = "tools[" + std::to_string(i) + "]";
+      const std::string path = req.origin == Dialect::kGemini ? detail::GeminiToolPath(t, i)
+                                                              : "tools[" + std::to_string(i) + "]";
       if (!t.raw.is_null()) {
+        if (req.origin == Dialect::kGemini) {
+          FailAt(path, "this tool is " + detail::Unsupported(kSelf));
+          return;
+        }
         if (foreign()) {
           std::string type;
           if (t.raw.is_object()) {
@@ -693,7 +706,7 @@ struct Encoder {
     const ToolChoice& c = req.tool_choice;
     if (!c.raw.is_null()) {
       if (foreign()) {
-        FailAt("tool_choice", detail::Unsupported(kSelf));
+        FailAt(TopField(req.origin, "tool_choice"), detail::Unsupported(kSelf));
         return;
       }
       w.Key("tool_choice");
@@ -781,7 +794,7 @@ struct Encoder {
       w.Key("top_p");
       w.Double(*req.top_p);
     }
-    if (req.top_k) FailAt("top_k", detail::Unsupported(kSelf));
+    if (req.top_k) FailAt(TopField(req.origin, "top_k"), detail::Unsupported(kSelf));
     if (req.max_tokens) {
       w.Int(opt.legacy_max_tokens ? "max_tokens" : "max_completion_tokens", *req.max_tokens);
     }

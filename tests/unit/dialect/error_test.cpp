@@ -1,9 +1,7 @@
 // Error translation, table-driven from tests/fixtures/dialect/errors: an upstream error in one
 // dialect becomes the status, body and headers the other dialect's SDK expects.
 
-#include "dialect/anthropic_messages.hpp"
-#include "dialect/openai_chat.hpp"
-
+#include "codecs.hpp"
 #include "fixture_util.hpp"
 
 namespace meridian::dialect {
@@ -36,13 +34,18 @@ TEST_P(ErrorFixture, MapsForTheClientsSdk) {
   const json::value& body_v = fx.at("body");
   const std::string body = body_v.is_string() ? std::string(body_v.as_string())
                                               : json::serialize(body_v);
-  const ApiError e = from == "openai" ? openai::DecodeError(status, body, Headers(fx))
-                                      : anthropic::DecodeError(status, body, Headers(fx));
+  const ApiError e = testing::DecodeErrorIn(from, status, body, Headers(fx));
   if (const auto* cls = fx.if_contains("class")) {
     EXPECT_EQ(ErrorClassName(e.cls), cls->as_string());
   }
-  const std::string to = from == "openai" ? "anthropic" : "openai";
-  const HttpError out = to == "openai" ? openai::EncodeError(e) : anthropic::EncodeError(e);
+  // "to" names the client's dialect; by default the other of OpenAI and Anthropic.
+  const std::string to = fx.contains("to") ? std::string(fx.at("to").as_string())
+                         : from == "openai" ? "anthropic"
+                                            : "openai";
+  if (const auto* ra = fx.if_contains("retry_after")) {
+    EXPECT_EQ(e.retry_after, ra->as_string());
+  }
+  const HttpError out = testing::EncodeErrorIn(to, e);
   const json::object& want = fx.at("expect").as_object();
   EXPECT_EQ(out.status, want.at("status").as_int64());
   const std::string diff = JsonDiff(want.at("body"), json::parse(out.body));
@@ -67,6 +70,8 @@ TEST(ErrorTable, EveryClassHasOneRowAndSaneStatuses) {
     EXPECT_GE(m.openai_status, 400);
     EXPECT_GE(m.anthropic_status, 400);
     EXPECT_FALSE(m.anthropic_type.empty());
+    EXPECT_GE(m.gemini_status, 400);
+    EXPECT_FALSE(m.gemini_status_name.empty());
   }
 }
 

@@ -1,60 +1,35 @@
 // Request translation, table-driven from tests/fixtures/dialect/requests (accepted) and
 // tests/fixtures/dialect/requests_rejected (400s naming the field).
 
-#include "dialect/anthropic_messages.hpp"
-#include "dialect/openai_chat.hpp"
-
+#include "codecs.hpp"
 #include "fixture_util.hpp"
 
 namespace meridian::dialect {
 namespace {
 
+using testing::Dialects;
 using testing::JsonDiff;
 using testing::ListFixtures;
 using testing::LoadFixture;
 namespace json = boost::json;
 
-openai::EncodeOptions OpenAiOptions(const json::object& fx) {
-  openai::EncodeOptions o;
-  if (const auto* v = fx.if_contains("openai_options"); v && v->is_object()) {
-    const auto& obj = v->get_object();
-    if (const auto* b = obj.if_contains("cache_breakpoints")) o.cache_breakpoints = b->as_bool();
-    if (const auto* b = obj.if_contains("legacy_max_tokens")) o.legacy_max_tokens = b->as_bool();
-  }
-  return o;
-}
-
-anthropic::EncodeOptions AnthropicOptions(const json::object& fx) {
-  anthropic::EncodeOptions o;
-  if (const auto* v = fx.if_contains("anthropic_options"); v && v->is_object()) {
-    const auto& obj = v->get_object();
-    if (const auto* n = obj.if_contains("default_max_tokens")) {
-      o.default_max_tokens = n->as_int64();
-    }
-    if (const auto* b = obj.if_contains("effort_as_budget")) o.effort_as_budget = b->as_bool();
-  }
-  return o;
-}
-
-// Decodes `input` in dialect `from` and encodes it in dialect `to`.
-core::Result<std::string> Translate(std::string_view from, std::string_view to,
-                                    const json::object& input, const json::object& fx) {
-  core::Result<ChatRequest> req = from == "openai" ? openai::DecodeRequest(input)
-                                                   : anthropic::DecodeRequest(input);
+// Decodes `input` in dialect `from` and encodes it in dialect `to` (Gemini forms are
+// {"path", "body"}; see codecs.hpp).
+core::Result<json::value> Translate(std::string_view from, std::string_view to,
+                                    const json::value& input, const json::object& fx) {
+  auto req = testing::DecodeRequestForm(from, input);
   if (!req) return std::unexpected(req.error());
-  return to == "openai" ? openai::EncodeRequest(*req, OpenAiOptions(fx))
-                        : anthropic::EncodeRequest(*req, AnthropicOptions(fx));
+  return testing::EncodeRequestForm(to, *req, fx);
 }
 
 void ExpectTranslation(std::string_view from, std::string_view to, const json::value& input,
                        const json::value& want, const json::object& fx) {
   SCOPED_TRACE(std::string(from) + " -> " + std::string(to));
   ASSERT_TRUE(input.is_object());
-  auto out = Translate(from, to, input.get_object(), fx);
+  auto out = Translate(from, to, input, fx);
   ASSERT_TRUE(out.has_value()) << out.error().message;
-  json::value got = json::parse(*out);
-  const std::string diff = JsonDiff(want, got);
-  EXPECT_TRUE(diff.empty()) << diff << "\noutput: " << *out;
+  const std::string diff = JsonDiff(want, *out);
+  EXPECT_TRUE(diff.empty()) << diff << "\noutput: " << json::serialize(*out);
 }
 
 class RequestFixture : public ::testing::TestWithParam<std::string> {};
@@ -63,21 +38,22 @@ TEST_P(RequestFixture, Translates) {
   const json::object fx = LoadFixture("requests", GetParam());
   ASSERT_FALSE(fx.empty());
   int checked = 0;
-  // Symmetric fixtures: each form translates exactly into the other.
-  const json::value* oa = fx.if_contains("openai");
-  const json::value* an = fx.if_contains("anthropic");
-  if (oa && an) {
-    ExpectTranslation("openai", "anthropic", *oa, *an, fx);
-    ExpectTranslation("anthropic", "openai", *an, *oa, fx);
-    checked += 2;
+  // Symmetric fixtures: each form present translates exactly into each other one.
+  const auto& ds = Dialects();
+  for (std::size_t a = 0; a < ds.size(); ++a) {
+    for (std::size_t b = a + 1; b < ds.size(); ++b) {
+      const json::value* x = fx.if_contains(ds[a]);
+      const json::value* y = fx.if_contains(ds[b]);
+      if (x == nullptr || y == nullptr) continue;
+      ExpectTranslation(ds[a], ds[b], *x, *y, fx);
+      ExpectTranslation(ds[b], ds[a], *y, *x, fx);
+      checked += 2;
+    }
   }
-  for (const auto* dir : {"openai_to_anthropic", "anthropic_to_openai"}) {
-    const json::value* d = fx.if_contains(dir);
-    if (d == nullptr) continue;
-    const std::string_view name = dir;
-    const std::string_view from = name.substr(0, name.find("_to_"));
-    const std::string_view to = name.substr(name.find("_to_") + 4);
-    ExpectTranslation(from, to, d->at("input"), d->at("output"), fx);
+  for (const auto& kv : fx) {
+    std::string from, to;
+    if (!testing::SplitDirection(kv.key(), from, to)) continue;
+    ExpectTranslation(from, to, kv.value().at("input"), kv.value().at("output"), fx);
     ++checked;
   }
   EXPECT_GT(checked, 0) << "fixture checks nothing";
@@ -87,24 +63,27 @@ TEST_P(RequestFixture, Translates) {
 // normalisations a fixture lists under "same_dialect" (e.g. max_tokens → max_completion_tokens).
 TEST_P(RequestFixture, SameDialectIsLossless) {
   const json::object fx = LoadFixture("requests", GetParam());
-  for (const char* dialect : {"openai", "anthropic"}) {
+  for (const std::string& dialect : Dialects()) {
     const json::value* body = fx.if_contains(dialect);
     if (body == nullptr) {
-      const json::value* d = fx.if_contains(std::string(dialect) == "openai"
-                                                ? "openai_to_anthropic"
-                                                : "anthropic_to_openai");
-      if (d == nullptr) continue;
-      body = &d->at("input");
+      for (const auto& kv : fx) {
+        std::string from, to;
+        if (testing::SplitDirection(kv.key(), from, to) && from == dialect) {
+          body = &kv.value().at("input");
+          break;
+        }
+      }
+      if (body == nullptr) continue;
     }
     SCOPED_TRACE(dialect);
     json::value want = *body;
     if (const auto* same = fx.if_contains("same_dialect"); same && same->is_object()) {
       if (const auto* w = same->get_object().if_contains(dialect)) want = *w;
     }
-    auto out = Translate(dialect, dialect, body->get_object(), fx);
+    auto out = Translate(dialect, dialect, *body, fx);
     ASSERT_TRUE(out.has_value()) << out.error().message;
-    const std::string diff = JsonDiff(want, json::parse(*out));
-    EXPECT_TRUE(diff.empty()) << diff << "\noutput: " << *out;
+    const std::string diff = JsonDiff(want, *out);
+    EXPECT_TRUE(diff.empty()) << diff << "\noutput: " << json::serialize(*out);
   }
 }
 
@@ -119,19 +98,19 @@ TEST_P(RejectedFixture, FailsNamingTheField) {
   ASSERT_FALSE(fx.empty());
   const std::string from(fx.at("from").as_string());
   const json::value* to = fx.if_contains("to");
-  core::Result<std::string> out = std::unexpected(core::Error{});
+  core::Error error;
   if (to == nullptr) {
-    auto req = from == "openai" ? openai::DecodeRequest(fx.at("input").as_object())
-                                : anthropic::DecodeRequest(fx.at("input").as_object());
+    auto req = testing::DecodeRequestForm(from, fx.at("input"));
     ASSERT_FALSE(req.has_value()) << "decoding succeeded";
-    out = std::unexpected(req.error());
+    error = req.error();
   } else {
-    out = Translate(from, to->as_string(), fx.at("input").as_object(), fx);
-    ASSERT_FALSE(out.has_value()) << "translation succeeded: " << *out;
+    auto out = Translate(from, to->as_string(), fx.at("input"), fx);
+    ASSERT_FALSE(out.has_value()) << "translation succeeded: " << json::serialize(*out);
+    error = out.error();
   }
-  EXPECT_EQ(out.error().code, core::ErrorCode::kInvalidRequest);
-  EXPECT_EQ(out.error().param, fx.at("param").as_string());
-  EXPECT_EQ(out.error().message, fx.at("message").as_string());
+  EXPECT_EQ(error.code, core::ErrorCode::kInvalidRequest);
+  EXPECT_EQ(error.param, fx.at("param").as_string());
+  EXPECT_EQ(error.message, fx.at("message").as_string());
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, RejectedFixture,

@@ -1,13 +1,12 @@
 // Response translation, table-driven from tests/fixtures/dialect/responses.
 
-#include "dialect/anthropic_messages.hpp"
-#include "dialect/openai_chat.hpp"
-
+#include "codecs.hpp"
 #include "fixture_util.hpp"
 
 namespace meridian::dialect {
 namespace {
 
+using testing::Dialects;
 using testing::JsonDiff;
 using testing::ListFixtures;
 using testing::LoadFixture;
@@ -16,11 +15,9 @@ namespace json = boost::json;
 core::Result<std::string> Translate(std::string_view from, std::string_view to,
                                     const json::value& input, const json::object& fx) {
   const std::string body = json::serialize(input);
-  auto resp = from == "openai" ? openai::DecodeResponse(body) : anthropic::DecodeResponse(body);
+  auto resp = testing::DecodeResponseBody(from, body);
   if (!resp) return std::unexpected(resp.error());
-  openai::ResponseOptions opt;
-  if (const auto* c = fx.if_contains("created")) opt.created = c->as_int64();
-  return to == "openai" ? openai::EncodeResponse(*resp, opt) : anthropic::EncodeResponse(*resp);
+  return testing::EncodeResponseBody(to, *resp, fx);
 }
 
 void ExpectTranslation(std::string_view from, std::string_view to, const json::value& input,
@@ -38,19 +35,21 @@ TEST_P(ResponseFixture, Translates) {
   const json::object fx = LoadFixture("responses", GetParam());
   ASSERT_FALSE(fx.empty());
   int checked = 0;
-  const json::value* oa = fx.if_contains("openai");
-  const json::value* an = fx.if_contains("anthropic");
-  if (oa && an) {
-    ExpectTranslation("openai", "anthropic", *oa, *an, fx);
-    ExpectTranslation("anthropic", "openai", *an, *oa, fx);
-    checked += 2;
+  const auto& ds = Dialects();
+  for (std::size_t a = 0; a < ds.size(); ++a) {
+    for (std::size_t b = a + 1; b < ds.size(); ++b) {
+      const json::value* x = fx.if_contains(ds[a]);
+      const json::value* y = fx.if_contains(ds[b]);
+      if (x == nullptr || y == nullptr) continue;
+      ExpectTranslation(ds[a], ds[b], *x, *y, fx);
+      ExpectTranslation(ds[b], ds[a], *y, *x, fx);
+      checked += 2;
+    }
   }
-  for (const auto* dir : {"openai_to_anthropic", "anthropic_to_openai"}) {
-    const json::value* d = fx.if_contains(dir);
-    if (d == nullptr) continue;
-    const std::string_view name = dir;
-    ExpectTranslation(name.substr(0, name.find("_to_")), name.substr(name.find("_to_") + 4),
-                      d->at("input"), d->at("output"), fx);
+  for (const auto& kv : fx) {
+    std::string from, to;
+    if (!testing::SplitDirection(kv.key(), from, to)) continue;
+    ExpectTranslation(from, to, kv.value().at("input"), kv.value().at("output"), fx);
     ++checked;
   }
   EXPECT_GT(checked, 0);
@@ -59,20 +58,22 @@ TEST_P(ResponseFixture, Translates) {
 // A response decoded and encoded in its own dialect comes back unchanged.
 TEST_P(ResponseFixture, SameDialectIsLossless) {
   const json::object fx = LoadFixture("responses", GetParam());
-  for (const char* dialect : {"openai", "anthropic"}) {
-    const json::value* body = fx.if_contains(dialect);
-    if (body == nullptr) {
-      const json::value* d = fx.if_contains(std::string(dialect) == "openai"
-                                                ? "openai_to_anthropic"
-                                                : "anthropic_to_openai");
-      if (d == nullptr) continue;
-      body = &d->at("input");
+  for (const std::string& dialect : Dialects()) {
+    std::vector<const json::value*> bodies;
+    if (const json::value* b = fx.if_contains(dialect)) bodies.push_back(b);
+    for (const auto& kv : fx) {
+      std::string from, to;
+      if (testing::SplitDirection(kv.key(), from, to) && from == dialect) {
+        bodies.push_back(&kv.value().at("input"));
+      }
     }
-    SCOPED_TRACE(dialect);
-    auto out = Translate(dialect, dialect, *body, fx);
-    ASSERT_TRUE(out.has_value()) << out.error().message;
-    const std::string diff = JsonDiff(*body, json::parse(*out));
-    EXPECT_TRUE(diff.empty()) << diff << "\noutput: " << *out;
+    for (const json::value* body : bodies) {
+      SCOPED_TRACE(dialect);
+      auto out = Translate(dialect, dialect, *body, fx);
+      ASSERT_TRUE(out.has_value()) << out.error().message;
+      const std::string diff = JsonDiff(*body, json::parse(*out));
+      EXPECT_TRUE(diff.empty()) << diff << "\noutput: " << *out;
+    }
   }
 }
 

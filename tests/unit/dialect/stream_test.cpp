@@ -1,9 +1,7 @@
 // Stream translation, table-driven from tests/fixtures/dialect/streams: each upstream event is
 // fed on its own and must produce exactly its own translation at once (no buffering).
 
-#include "dialect/anthropic_messages.hpp"
-#include "dialect/openai_chat.hpp"
-
+#include "codecs.hpp"
 #include "fixture_util.hpp"
 
 namespace meridian::dialect {
@@ -17,25 +15,34 @@ using testing::SplitSse;
 namespace json = boost::json;
 
 // Renders one SSE event of the output as the fixtures write it: Anthropic events as
-// {"event": name, "data": {...}}, OpenAI chunks as the chunk object, "[DONE]" as the string,
-// comments as {"comment": text}.
+// {"event": name, "data": {...}}, OpenAI and Gemini chunks as the chunk object, "[DONE]" as
+// the string, comments as {"comment": text}.
 json::value Rendered(const testing::SseOut& ev) {
   if (ev.event == ":") return json::object{{"comment", ev.data}};
   if (!ev.event.empty()) return json::object{{"event", ev.event}, {"data", ParseOrString(ev.data)}};
   return ParseOrString(ev.data);
 }
 
+// "openai_to_gemini" → from "openai", to "gemini".
+std::string Part(const json::object& fx, bool from) {
+  std::string a, b;
+  EXPECT_TRUE(testing::SplitDirection(fx.at("direction").as_string(), a, b));
+  return from ? a : b;
+}
+
 struct Pipeline {
   std::string from, to;
   openai::StreamDecoder oa_dec;
   anthropic::StreamDecoder an_dec;
+  gemini::StreamDecoder ge_dec;
   openai::StreamEncoder oa_enc;
   anthropic::StreamEncoder an_enc;
+  gemini::StreamEncoder ge_enc;
   std::vector<StreamEvent> events;
 
   explicit Pipeline(const json::object& fx)
-      : from(fx.at("direction").as_string().subview(0, fx.at("direction").as_string().find('_'))),
-        to(fx.at("direction").as_string().subview(fx.at("direction").as_string().rfind('_') + 1)),
+      : from(Part(fx, true)),
+        to(Part(fx, false)),
         oa_enc([&] {
           openai::StreamOptions o;
           if (const auto* v = fx.if_contains("include_usage")) o.include_usage = v->as_bool();
@@ -50,8 +57,10 @@ struct Pipeline {
     if (from == "openai") {
       const std::string data = in.is_string() ? std::string(in.as_string()) : json::serialize(in);
       fed = oa_dec.Feed(data, events);
-    } else {
+    } else if (from == "anthropic") {
       fed = an_dec.Feed(json::serialize(in.at("data")), events);
+    } else {
+      fed = ge_dec.Feed(json::serialize(in), events);
     }
     if (!fed) return std::unexpected(fed.error());
     return EncodeAll();
@@ -60,14 +69,17 @@ struct Pipeline {
   std::string Finish() {
     events.clear();
     if (from == "openai") oa_dec.Finish(events);
-    else an_dec.Finish(events);
+    else if (from == "anthropic") an_dec.Finish(events);
+    else ge_dec.Finish(events);
     return *EncodeAll();
   }
 
   core::Result<std::string> EncodeAll() {
     std::string out;
     for (const StreamEvent& ev : events) {
-      auto r = to == "anthropic" ? an_enc.Encode(ev, out) : oa_enc.Encode(ev, out);
+      auto r = to == "anthropic" ? an_enc.Encode(ev, out)
+               : to == "openai"  ? oa_enc.Encode(ev, out)
+                                 : ge_enc.Encode(ev, out);
       if (!r) return std::unexpected(r.error());
     }
     return out;
