@@ -232,6 +232,15 @@ core::Result<json::object> ParseObject(std::string_view body, core::ErrorCode co
   return std::move(v.get_object());
 }
 
+std::string OpaquePartLabel(const json::value& raw) {
+  if (raw.is_object()) {
+    if (const auto* t = raw.get_object().if_contains("type"); t && t->is_string()) {
+      return "'" + std::string(t->get_string()) + "' content";
+    }
+  }
+  return "this content";
+}
+
 core::Result<const json::object*> ParseObjectIn(std::string_view body, core::ErrorCode code,
                                                 json::monotonic_resource& resource,
                                                 std::optional<json::value>& holder) {

@@ -152,6 +152,28 @@ core::Result<const json::object*> ParseObjectIn(std::string_view body, core::Err
                                                 json::monotonic_resource& resource,
                                                 std::optional<json::value>& holder);
 
+// A body parsed into a stack arena (16 KiB, spilling to the heap): the tree is scratch, freed at
+// once with this object, so whatever a decoder keeps must be copied out of it. Not copyable.
+class ScratchObject {
+ public:
+  ScratchObject() = default;
+  ScratchObject(const ScratchObject&) = delete;
+  ScratchObject& operator=(const ScratchObject&) = delete;
+  // The object, valid while this lives; fails like ParseObject.
+  core::Result<const json::object*> Parse(std::string_view body, core::ErrorCode code) {
+    return ParseObjectIn(body, code, resource_, holder_);
+  }
+
+ private:
+  alignas(16) unsigned char buffer_[16384];
+  json::monotonic_resource resource_{buffer_, sizeof buffer_};
+  std::optional<json::value> holder_;
+};
+
+// How a 400 names a part the target cannot carry: "'<type>' content", or "this content" when
+// the part has no string `type`.
+std::string OpaquePartLabel(const json::value& raw);
+
 // Parses a request/response body into a JSON object with the default memory resource.
 // Fails with `code` ("body: ..." for 400s) when it is not valid JSON or not an object.
 core::Result<json::object> ParseObject(std::string_view body, core::ErrorCode code);

@@ -745,10 +745,8 @@ core::Result<ChatRequest> DecodeRequest(const json::object& body, const Target& 
 }
 
 core::Result<ChatRequest> DecodeRequest(std::string_view body, const Target& target) {
-  alignas(16) unsigned char buffer[16384];
-  json::monotonic_resource resource(buffer, sizeof buffer);
-  std::optional<json::value> holder;
-  auto obj = detail::ParseObjectIn(body, core::ErrorCode::kInvalidRequest, resource, holder);
+  detail::ScratchObject scratch;
+  auto obj = scratch.Parse(body, core::ErrorCode::kInvalidRequest);
   if (!obj) return std::unexpected(std::move(obj.error()));
   return DecodeRequest(**obj, target);
 }
@@ -1058,13 +1056,7 @@ struct Encoder {
         return;
       case PartKind::kOpaque:
         if (foreign()) {
-          std::string type = "this content";
-          if (p.raw.is_object()) {
-            if (const auto* t = p.raw.get_object().if_contains("type"); t && t->is_string()) {
-              type = "'" + std::string(t->get_string()) + "' content";
-            }
-          }
-          FailAt(path, type + " is " + detail::Unsupported(kSelf));
+          FailAt(path, detail::OpaquePartLabel(p.raw) + " is " + detail::Unsupported(kSelf));
           return;
         }
         w.Value(p.raw);
@@ -1652,10 +1644,8 @@ void DecodeModelPart(Reader& r, const json::value& v, const Path& p, std::string
 }  // namespace
 
 core::Result<ChatResponse> DecodeResponse(std::string_view body) {
-  alignas(16) unsigned char buffer[16384];
-  json::monotonic_resource resource(buffer, sizeof buffer);
-  std::optional<json::value> holder;
-  auto parsed = detail::ParseObjectIn(body, core::ErrorCode::kUpstreamError, resource, holder);
+  detail::ScratchObject scratch;
+  auto parsed = scratch.Parse(body, core::ErrorCode::kUpstreamError);
   if (!parsed) return std::unexpected(std::move(parsed.error()));
   const json::object& o = **parsed;
   Reader r(core::ErrorCode::kUpstreamError);

@@ -12,6 +12,30 @@ using detail::Reader;
 
 namespace {
 
+// The `tool_calls` array of an assistant message, in requests and responses alike. `extras`:
+// also each call's unmodelled members (only when the call came from this dialect).
+void WriteToolCalls(JsonWriter& w, const std::vector<const ContentPart*>& calls, bool extras) {
+  w.Key("tool_calls");
+  w.BeginArray();
+  for (const ContentPart* p : calls) {
+    if (p->kind == PartKind::kOpaque) {
+      w.Value(p->raw);
+      continue;
+    }
+    w.BeginObject();
+    w.Str("id", p->id);
+    w.Str("type", "function");
+    w.Key("function");
+    w.BeginObject();
+    w.Str("name", p->name);
+    w.Str("arguments", p->arguments);
+    w.EndObject();
+    if (extras) w.Members(p->extra);
+    w.EndObject();
+  }
+  w.EndArray();
+}
+
 constexpr Dialect kSelf = Dialect::kOpenAiChat;
 
 // ---- request decoding --------------------------------------------------------------------
@@ -464,13 +488,7 @@ struct Encoder {
       }
       case PartKind::kOpaque:
         if (foreign()) {
-          std::string type = "this content";
-          if (p.raw.is_object()) {
-            if (const auto* t = p.raw.get_object().if_contains("type"); t && t->is_string()) {
-              type = "'" + std::string(t->get_string()) + "' content";
-            }
-          }
-          FailAt(path, type + " is " + detail::Unsupported(kSelf));
+          FailAt(path, detail::OpaquePartLabel(p.raw) + " is " + detail::Unsupported(kSelf));
           return;
         }
         w.Value(p.raw);
@@ -546,25 +564,7 @@ struct Encoder {
     }
     if (refusals.size() == 1) w.Str("refusal", refusals[0]->text);
     if (!calls.empty()) {
-      w.Key("tool_calls");
-      w.BeginArray();
-      for (const ContentPart* p : calls) {
-        if (p->kind == PartKind::kOpaque) {
-          w.Value(p->raw);
-          continue;
-        }
-        w.BeginObject();
-        w.Str("id", p->id);
-        w.Str("type", "function");
-        w.Key("function");
-        w.BeginObject();
-        w.Str("name", p->name);
-        w.Str("arguments", p->arguments);
-        w.EndObject();
-        if (!foreign()) w.Members(p->extra);
-        w.EndObject();
-      }
-      w.EndArray();
+      WriteToolCalls(w, calls, /*extras=*/!foreign());
     }
     Extras(m.extra, detail::ExtraScope::kMessage, MessagePath(req.origin, m, mi));
     w.EndObject();
@@ -919,12 +919,8 @@ core::Result<ChatRequest> DecodeRequest(const json::object& body) {
 }
 
 core::Result<ChatRequest> DecodeRequest(std::string_view body) {
-  // The parsed tree is scratch: a monotonic resource frees it at once (everything the
-  // canonical request keeps is copied out of it).
-  alignas(16) unsigned char buffer[16384];
-  json::monotonic_resource resource(buffer, sizeof buffer);
-  std::optional<json::value> holder;
-  auto obj = detail::ParseObjectIn(body, core::ErrorCode::kInvalidRequest, resource, holder);
+  detail::ScratchObject scratch;
+  auto obj = scratch.Parse(body, core::ErrorCode::kInvalidRequest);
   if (!obj) return std::unexpected(std::move(obj.error()));
   return DecodeRequest(**obj);
 }
@@ -1043,10 +1039,8 @@ void WriteUsage(JsonWriter& w, const Usage& u, bool same_dialect) {
 }
 
 core::Result<ChatResponse> DecodeResponse(std::string_view body) {
-  alignas(16) unsigned char buffer[16384];
-  json::monotonic_resource resource(buffer, sizeof buffer);
-  std::optional<json::value> holder;
-  auto parsed = detail::ParseObjectIn(body, core::ErrorCode::kUpstreamError, resource, holder);
+  detail::ScratchObject scratch;
+  auto parsed = scratch.Parse(body, core::ErrorCode::kUpstreamError);
   if (!parsed) return std::unexpected(std::move(parsed.error()));
   const json::object& o = **parsed;
   Reader r(core::ErrorCode::kUpstreamError);
@@ -1165,24 +1159,7 @@ core::Result<std::string> EncodeResponse(const ChatResponse& resp, const Respons
     w.Null();
   }
   if (!calls.empty()) {
-    w.Key("tool_calls");
-    w.BeginArray();
-    for (const ContentPart* p : calls) {
-      if (p->kind == PartKind::kOpaque) {
-        w.Value(p->raw);
-        continue;
-      }
-      w.BeginObject();
-      w.Str("id", p->id);
-      w.Str("type", "function");
-      w.Key("function");
-      w.BeginObject();
-      w.Str("name", p->name);
-      w.Str("arguments", p->arguments);
-      w.EndObject();
-      w.EndObject();
-    }
-    w.EndArray();
+    WriteToolCalls(w, calls, /*extras=*/false);
   }
   w.EndObject();  // message
   w.Key("logprobs");
