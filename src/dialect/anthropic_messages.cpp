@@ -627,12 +627,13 @@ struct Encoder {
       w.Str("role", m.role == Role::kAssistant ? "assistant" : "user");
       if (m.role == Role::kTool) {
         // Consecutive tool results, and a user message right after them, form one user turn.
+        // Their messages' members follow the content array (they are members of the turn).
+        const std::size_t turn = i;
         w.Key("content");
         w.BeginArray();
         while (i < msgs.size() && msgs[i].role == Role::kTool && r.ok()) {
           const Message& t = msgs[i];
           for (std::size_t j = 0; j < t.content.size(); ++j) Block(t.content[j], PartPath(t, i, j));
-          Extras(t.extra, detail::ExtraScope::kMessage, MsgPath(t, i));
           ++i;
         }
         if (i < msgs.size() && msgs[i].role == Role::kUser && r.ok()) {
@@ -640,10 +641,12 @@ struct Encoder {
           for (std::size_t j = 0; j < u.content.size() && r.ok(); ++j) {
             Block(u.content[j], PartPath(u, i, j));
           }
-          Extras(u.extra, detail::ExtraScope::kMessage, MsgPath(u, i));
           ++i;
         }
         w.EndArray();
+        for (std::size_t k = turn; k < i && r.ok(); ++k) {
+          Extras(msgs[k].extra, detail::ExtraScope::kMessage, MsgPath(msgs[k], k));
+        }
         w.EndObject();
         continue;
       }

@@ -9,6 +9,7 @@ std::string_view DialectName(Dialect dialect) {
     case Dialect::kOpenAiChat: return "openai_chat";
     case Dialect::kAnthropicMessages: return "anthropic_messages";
     case Dialect::kGemini: return "gemini";
+    case Dialect::kOpenAiResponses: return "openai_responses";
     case Dialect::kNone: break;
   }
   return "none";
@@ -19,6 +20,7 @@ std::string_view DialectTitle(Dialect dialect) {
     case Dialect::kOpenAiChat: return "OpenAI Chat Completions";
     case Dialect::kAnthropicMessages: return "Anthropic Messages";
     case Dialect::kGemini: return "Google Gemini";
+    case Dialect::kOpenAiResponses: return "OpenAI Responses";
     case Dialect::kNone: break;
   }
   return "the target dialect";

@@ -32,12 +32,13 @@ enum class Dialect : std::uint8_t {
   kOpenAiChat,         // POST /v1/chat/completions
   kAnthropicMessages,  // POST /v1/messages
   kGemini,             // POST /v1beta/models/{model}:generateContent (model in the path)
+  kOpenAiResponses,    // POST /v1/responses
 };
 
-// "openai_chat", "anthropic_messages", "gemini", "none".
+// "openai_chat", "anthropic_messages", "gemini", "openai_responses", "none".
 std::string_view DialectName(Dialect dialect);
 // The name used in 400 messages ("OpenAI Chat Completions", "Anthropic Messages",
-// "Google Gemini").
+// "Google Gemini", "OpenAI Responses").
 std::string_view DialectTitle(Dialect dialect);
 
 // A prompt-caching breakpoint: Anthropic `cache_control` / OpenAI `prompt_cache_breakpoint`.

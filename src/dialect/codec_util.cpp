@@ -1,6 +1,7 @@
 #include "dialect/codec_util.hpp"
 
 #include <charconv>
+#include <cmath>
 #include <cstring>
 
 #include <boost/json/parse.hpp>
@@ -15,6 +16,28 @@ constexpr char kHex[] = "0123456789abcdef";
 // true for bytes that need escaping inside a JSON string.
 constexpr bool NeedsEscape(unsigned char c) { return c < 0x20 || c == '"' || c == '\\'; }
 
+// The length of the well-formed UTF-8 sequence starting at s[i] (a byte >= 0x80), or 0 when
+// it is not one (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF).
+std::size_t Utf8Length(std::string_view s, std::size_t i) {
+  const auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[i + k]); };
+  const unsigned char c = b(0);
+  std::size_t n = 0;
+  unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
+  if (c >= 0xC2 && c <= 0xDF) n = 2;
+  else if (c == 0xE0) n = 3, lo = 0xA0;
+  else if (c == 0xED) n = 3, hi = 0x9F;
+  else if (c >= 0xE1 && c <= 0xEF) n = 3;
+  else if (c == 0xF0) n = 4, lo = 0x90;
+  else if (c == 0xF4) n = 4, hi = 0x8F;
+  else if (c >= 0xF1 && c <= 0xF3) n = 4;
+  else return 0;
+  if (s.size() - i < n || b(1) < lo || b(1) > hi) return 0;
+  for (std::size_t k = 2; k < n; ++k) {
+    if (b(k) < 0x80 || b(k) > 0xBF) return 0;
+  }
+  return n;
+}
+
 }  // namespace
 
 void AppendJsonString(std::string& out, std::string_view s) {
@@ -22,6 +45,19 @@ void AppendJsonString(std::string& out, std::string_view s) {
   std::size_t run = 0;
   for (std::size_t i = 0; i < s.size(); ++i) {
     const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x80) {
+      // Strings from parsed JSON are valid UTF-8; bytes from elsewhere (header values, a URL
+      // path) may not be. Each byte of an invalid sequence becomes U+FFFD, so that the output
+      // is always valid JSON.
+      if (const std::size_t n = Utf8Length(s, i); n != 0) {
+        i += n - 1;
+        continue;
+      }
+      out.append(s.data() + run, i - run);
+      run = i + 1;
+      out += "\\ufffd";
+      continue;
+    }
     if (!NeedsEscape(c)) continue;
     out.append(s.data() + run, i - run);
     run = i + 1;
@@ -44,6 +80,16 @@ void AppendJsonString(std::string& out, std::string_view s) {
 }
 
 void AppendJsonDouble(std::string& out, double d) {
+  // JSON has no NaN or infinity: NaN is written as null, an infinity as a number every parser
+  // reads back as the largest magnitude it has (Boost.JSON: the same infinity).
+  if (std::isnan(d)) {
+    out += "null";
+    return;
+  }
+  if (std::isinf(d)) {
+    out += d > 0 ? "1e999" : "-1e999";
+    return;
+  }
   char buf[32];
   auto [end, ec] = std::to_chars(buf, buf + sizeof buf, d);
   if (ec != std::errc()) {
@@ -62,12 +108,33 @@ void JsonWriter::Int(std::int64_t v) {
   out_.append(buf, static_cast<std::size_t>(end - buf));
 }
 
+// Written member by member rather than with Boost's serializer, which writes a non-finite
+// double (the parser makes one of 1e999 or 0e99999) as NaN / Infinity: not JSON.
 void JsonWriter::Value(const json::value& v) {
-  Sep();
-  json::serializer sr;
-  sr.reset(&v);
-  char buf[1024];
-  while (!sr.done()) out_ += sr.read(buf, sizeof buf);
+  switch (v.kind()) {
+    case json::kind::object:
+      BeginObject();
+      Members(v.get_object());
+      EndObject();
+      return;
+    case json::kind::array:
+      BeginArray();
+      for (const json::value& e : v.get_array()) Value(e);
+      EndArray();
+      return;
+    case json::kind::string: String(v.get_string()); return;
+    case json::kind::double_: Double(v.get_double()); return;
+    case json::kind::int64: Int(v.get_int64()); return;
+    case json::kind::uint64: {
+      Sep();
+      char buf[24];
+      auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v.get_uint64());
+      out_.append(buf, static_cast<std::size_t>(end - buf));
+      return;
+    }
+    case json::kind::bool_: Bool(v.get_bool()); return;
+    case json::kind::null: Null(); return;
+  }
 }
 
 void JsonWriter::Members(const json::object& o) {
@@ -141,7 +208,8 @@ std::int64_t Reader::Int(const json::value& v, const Path& path) {
   }
   if (v.is_double()) {
     const double d = v.get_double();
-    if (d == static_cast<double>(static_cast<std::int64_t>(d)) && d > -9.2e18 && d < 9.2e18) {
+    // Range first: converting an out-of-range double (or NaN) to an integer is undefined.
+    if (d > -9.2e18 && d < 9.2e18 && d == static_cast<double>(static_cast<std::int64_t>(d))) {
       return static_cast<std::int64_t>(d);
     }
   }

@@ -1536,7 +1536,10 @@ void ReadUsage(const json::object& u, Usage& out, bool keep_extra) {
     if (v == nullptr) return std::nullopt;
     if (v->is_int64()) return v->get_int64();
     if (v->is_uint64()) return static_cast<std::int64_t>(v->get_uint64());
-    if (v->is_double()) return static_cast<std::int64_t>(v->get_double());
+    if (v->is_double()) {  // in range only: converting a larger double is undefined
+      const double d = v->get_double();
+      if (d > -9.2e18 && d < 9.2e18) return static_cast<std::int64_t>(d);
+    }
     return std::nullopt;
   };
   const std::int64_t prompt = count("promptTokenCount").value_or(0);
@@ -1660,7 +1663,8 @@ core::Result<ChatResponse> DecodeResponse(std::string_view body) {
   if (r.ok() && n > 1) r.Fail(root.Member("candidates"), "expected at most one candidate");
   bool calls_made = false;
   if (r.ok() && n == 1) {
-    const Path cp = root.Member("candidates").At(0);
+    const Path candidates = root.Member("candidates");  // cp's parent: must outlive cp
+    const Path cp = candidates.At(0);
     if (const json::object* c = r.Object((*ca)[0], cp)) {
       if (const json::value* content = field::Get(*c, "content")) {
         const Path ctp = cp.Member("content");
@@ -1895,7 +1899,8 @@ std::string RetryDelaySeconds(std::string_view d) {
   d.remove_suffix(1);
   double secs = 0;
   auto [p, ec] = std::from_chars(d.data(), d.data() + d.size(), secs);
-  if (ec != std::errc() || p != d.data() + d.size() || secs < 0) return {};
+  // An absurd delay (beyond int64 seconds, or NaN) is dropped rather than converted.
+  if (ec != std::errc() || p != d.data() + d.size() || !(secs >= 0 && secs < 9.2e18)) return {};
   return std::to_string(static_cast<std::int64_t>(std::ceil(secs)));
 }
 

@@ -1056,7 +1056,8 @@ core::Result<ChatResponse> DecodeResponse(std::string_view body) {
     r.Fail(root.Member("choices"), "expected exactly one choice");
   }
   if (r.ok()) {
-    const Path cp = root.Member("choices").At(0);
+    const Path choices_path = root.Member("choices");  // cp's parent: must outlive cp
+    const Path cp = choices_path.At(0);
     const json::object* choice = r.Object((*ca)[0], cp);
     if (choice != nullptr) {
       if (auto fr = r.OptString(*choice, "finish_reason", cp)) {

@@ -56,13 +56,22 @@ ApiError StreamError(const json::object& err) {
   e.type = std::string(Str(err, "type"));
   e.code = std::string(Str(err, "code"));
   e.param = std::string(Str(err, "param"));
-  if (e.type == "invalid_request_error") e.cls = ErrorClass::kInvalidRequest;
-  else if (e.type == "insufficient_quota") e.cls = ErrorClass::kQuotaExceeded;
-  else if (e.code == "rate_limit_exceeded" || e.type == "requests" || e.type == "tokens") {
-    e.cls = ErrorClass::kRateLimited;
-  } else {
-    e.cls = ErrorClass::kInternal;
+  // No status in a stream: the type and code say what it would have been. The mapping
+  // table's own (type, code) pairs first (invalid_api_key, not_found, request_too_large,
+  // timeout, overloaded, ...), then the type alone; the table's first row wins (500 over 503).
+  e.cls = ErrorClass::kInternal;
+  bool found = false;
+  for (int pass = 0; pass < 2 && !found; ++pass) {
+    for (int c = 0; c < static_cast<int>(ErrorClass::kOther); ++c) {
+      const ErrorMapping& m = ErrorMappingFor(static_cast<ErrorClass>(c));
+      if (m.openai_type != e.type || (pass == 0 && m.openai_code != e.code)) continue;
+      e.cls = m.cls;
+      found = true;
+      break;
+    }
   }
+  if (e.code == "model_not_found") e.cls = ErrorClass::kNotFound;
+  if (e.code == "rate_limit_exceeded" || e.type == "tokens") e.cls = ErrorClass::kRateLimited;
   e.status = ErrorMappingFor(e.cls).openai_status;
   return e;
 }
