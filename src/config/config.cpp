@@ -5,6 +5,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -716,7 +717,7 @@ ParsedBackend ParseBackend(Ctx& ctx, const YAML::Node& node, const std::string& 
   Fields f(ctx, node, path,
            {"id", "provider", "base_url", "api_key", "requires_env", "models", "tier",
             "jurisdiction", "region", "vendor", "timeouts", "pool", "ca_file", "health_check",
-            "facts"});
+            "facts", "dialect", "api_version", "deployments"});
   auto require = [&](std::string_view key) -> const Entry* {
     const Entry* e = f.Get(key);
     if (!e) ctx.Error(b.line, Join(path, key), "is required");
@@ -770,14 +771,65 @@ ParsedBackend ParseBackend(Ctx& ctx, const YAML::Node& node, const std::string& 
       }
     }
   }
-  if (const Entry* e = require("base_url")) {
+  const ProviderPreset* preset = FindProviderPreset(b.provider);
+  if (preset) b.dialect = preset->dialect;
+  if (const Entry* e = f.Get("dialect")) {
     if (auto s = ReadNonEmpty(ctx, *e)) {
+      if (auto d = ParseWireDialect(*s)) {
+        b.dialect = *d;
+      } else {
+        std::string known;
+        for (std::string_view n : WireDialectNames()) known += (known.empty() ? "" : ", ") + std::string(n);
+        ctx.Error(e->Line(), e->path, fmt::format("unknown dialect '{}' (known: {})", *s, known));
+      }
+    }
+  }
+  // base_url may be left out for providers with a public endpoint (the preset's).
+  const Entry* base_url = (preset && !preset->base_url.empty()) ? f.Get("base_url") : require("base_url");
+  if (base_url) {
+    if (auto s = ReadNonEmpty(ctx, *base_url)) {
       if (auto url = core::ParseUrl(*s)) {
         b.base_url = *s;
       } else {
-        ctx.Error(e->Line(), e->path, fmt::format("invalid URL: {}", url.error().message));
+        ctx.Error(base_url->Line(), base_url->path, fmt::format("invalid URL: {}", url.error().message));
       }
     }
+  } else if (preset && !preset->base_url.empty()) {
+    b.base_url = std::string(preset->base_url);
+  }
+  bool azure = preset && preset->deployments;
+  if (const Entry* e = f.Get("api_version")) {
+    if (!azure) {
+      ctx.Error(e->Line(), e->path, "only an azure-openai backend takes an api_version");
+    } else if (auto s = ReadNonEmpty(ctx, *e)) {
+      if (HasSpaceOrControl(*s) || s->find_first_of("&#?") != std::string::npos) {
+        ctx.Error(e->Line(), e->path, fmt::format("invalid api_version '{}'", *s));
+      } else {
+        b.api_version = *s;
+      }
+    }
+  }
+  if (const Entry* e = f.Get("deployments")) {
+    if (!azure) {
+      ctx.Error(e->Line(), e->path, "only an azure-openai backend takes deployments");
+    } else if (!e->value.IsMap()) {
+      ctx.Error(e->Line(), e->path, "expected a map of model id to deployment name");
+    } else {
+      for (auto it = e->value.begin(); it != e->value.end(); ++it) {
+        std::string field = Join(e->path, it->first.Scalar());
+        if (!it->second.IsScalar() || it->second.Scalar().empty() ||
+            !std::all_of(it->second.Scalar().begin(), it->second.Scalar().end(), [](char c) {
+              return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+            })) {
+          ctx.Error(LineOf(it->second), field, "deployment names use letters, digits, '-', '_' and '.'");
+          continue;
+        }
+        b.deployments.emplace_back(it->first.Scalar(), it->second.Scalar());
+      }
+    }
+  }
+  if (azure && b.dialect != WireDialect::kOpenAiChat && b.dialect != WireDialect::kOpenAiResponses) {
+    ctx.Error(b.line, Join(path, "dialect"), "an azure-openai backend speaks openai_chat or openai_responses");
   }
   if (const Entry* e = f.Get("api_key")) {
     // A secret: messages never quote it.
@@ -855,6 +907,12 @@ ParsedBackend ParseBackend(Ctx& ctx, const YAML::Node& node, const std::string& 
   if (const Entry* e = f.Get("health_check")) ParseHealthCheck(ctx, *e, b.health_check);
   // Residency facts: validated by policy::CompileConfigPolicy.
   if (const Entry* e = f.Get("facts")) b.facts = e->value;
+  for (const auto& [model, deployment] : b.deployments) {
+    if (pb.models_ok && std::find(b.models.begin(), b.models.end(), model) == b.models.end()) {
+      ctx.Error(b.line, Join(Join(path, "deployments"), model),
+                fmt::format("'{}' is not one of this backend's models", model));
+    }
+  }
   ctx.tolerate_unset.clear();
   return pb;
 }

@@ -14,6 +14,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "config/providers.hpp"
 #include "core/data_class.hpp"
 #include "core/error.hpp"
 
@@ -64,8 +65,13 @@ struct BackendConfig {
   std::string id;                           // unique, [a-z0-9_-]+
   std::string provider;                     // provider kind: openai, anthropic, gemini, mistral,
                                             // deepseek, qwen, ollama, vllm, llamacpp, simulator, ...
-  std::string base_url;                     // http(s)://host[:port][/base/path]
-  std::string api_key;                      // sent upstream as a bearer token; never logged
+  std::string base_url;                     // http(s)://host[:port][/base/path]; default from
+                                            // the provider preset (config/providers.hpp)
+  std::string api_key;                      // sent upstream in the dialect's key header; never logged
+  WireDialect dialect = WireDialect::kOpenAiChat;  // what the upstream speaks; default from provider
+  // Azure OpenAI: {base_url}/deployments/{deployment}/chat/completions?api-version=...
+  std::string api_version;                  // "" = kDefaultAzureApiVersion
+  std::vector<std::pair<std::string, std::string>> deployments;  // model -> deployment ("" = the model id)
   std::vector<std::string> models;          // model ids this backend serves (upstream names)
   Tier tier = Tier::kCloud;
   std::string jurisdiction;                 // ISO 3166-1 alpha-2 ("US") or "EU"; may be empty

@@ -14,6 +14,7 @@
 #include "core/utf8.hpp"
 #include "gateway/http_error.hpp"
 #include "gateway/policy_stage.hpp"
+#include "gateway/request_body.hpp"
 
 namespace meridian::gateway {
 
@@ -33,14 +34,6 @@ T* Registered(core::Result<T*> result) {
 std::string_view PathOf(std::string_view target) {
   auto q = target.find('?');
   return q == std::string_view::npos ? target : target.substr(0, q);
-}
-
-bool IsJsonContentType(std::string_view value) {
-  // "application/json" optionally followed by parameters such as "; charset=utf-8".
-  auto semi = value.find(';');
-  auto type = value.substr(0, semi);
-  while (!type.empty() && type.back() == ' ') type.remove_suffix(1);
-  return boost::beast::iequals(type, "application/json");
 }
 
 core::Error Invalid(std::string message, std::string param = {}) {
@@ -75,23 +68,6 @@ void AppendJsonString(std::string& out, std::string_view text) {
 }
 
 }  // namespace
-
-core::Result<json::object> ParseJsonObject(std::string_view body) {
-  if (body.empty()) return core::Fail(ErrorCode::kInvalidRequest, "request body is empty; expected a JSON object");
-  json::parse_options opts;
-  opts.max_depth = 64;
-  boost::system::error_code ec;
-  json::value value = json::parse(body, ec, {}, opts);
-  if (ec) {
-    if (auto bad = core::FirstInvalidUtf8(body)) {
-      return core::Fail(ErrorCode::kInvalidRequest,
-                        fmt::format("request body is not valid UTF-8 (invalid byte sequence at offset {})", *bad));
-    }
-    return core::Fail(ErrorCode::kInvalidRequest, fmt::format("request body is not valid JSON: {}", ec.message()));
-  }
-  if (!value.is_object()) return core::Fail(ErrorCode::kInvalidRequest, "request body must be a JSON object");
-  return std::move(value.as_object());
-}
 
 Gateway::Gateway(std::shared_ptr<const Snapshot> snapshot, telemetry::Registry& registry,
                  telemetry::AccessLog* access_log, GatewayOptions options)
@@ -179,13 +155,13 @@ asio::awaitable<void> Gateway::Reply(net::Responder& out, RequestContext& ctx, n
 
 asio::awaitable<void> Gateway::ReplyError(net::Responder& out, RequestContext& ctx, const core::Error& error) {
   ctx.error_code = core::CodeName(error.code);
-  auto res = MakeResponse(ctx, StatusFor(error), OpenAiErrorBody(error));
-  if (!error.retry_after.empty()) res.set(http::field::retry_after, error.retry_after);
+  core::Error shown = error;
+  if (error.code == ErrorCode::kMethodNotAllowed) shown.param.clear();  // the Allow header carries it
+  ErrorReply reply = RenderError(ctx.dialect, shown);
+  auto res = MakeResponse(ctx, static_cast<http::status>(reply.status), std::move(reply.body));
+  for (auto& [name, value] : reply.headers) res.set(name, value);
   if (error.code == ErrorCode::kUnauthorized) res.set(http::field::www_authenticate, "Bearer");
-  if (error.code == ErrorCode::kMethodNotAllowed && !error.param.empty()) {
-    res.set(http::field::allow, error.param);
-    res.body() = OpenAiErrorBody(core::Error{error.code, error.message, {}, 0, {}, false});
-  }
+  if (error.code == ErrorCode::kMethodNotAllowed && !error.param.empty()) res.set(http::field::allow, error.param);
   if (ctx.backend && ctx.attempts > 0) {
     // An error after an upstream attempt says which backend it concerns, like a relayed one.
     res.set("x-meridian-backend", ctx.backend->id());
@@ -225,34 +201,6 @@ asio::awaitable<void> Gateway::Handle(net::Request& request, net::Responder& out
   if (ctx.status == 0) ctx.status = out.peer_gone() ? 499 : 500;
   Record(ctx);
 }
-
-namespace {
-
-// What every model-addressed API body shares: a JSON content type, a JSON object, and a
-// non-empty "model" string of at most 256 characters (it is echoed in errors and logs).
-struct ModelRequest {
-  json::object body;
-  std::string model;
-};
-
-core::Result<ModelRequest> ParseModelRequest(const net::Request& request) {
-  if (!IsJsonContentType(request[http::field::content_type])) {
-    return core::Fail(ErrorCode::kUnsupportedMediaType, "Content-Type must be application/json");
-  }
-  auto parsed = ParseJsonObject(request.body());
-  if (!parsed) return std::unexpected(std::move(parsed.error()));
-  const json::value* model = parsed->if_contains("model");
-  if (!model || !model->is_string() || model->as_string().empty()) {
-    return std::unexpected(Invalid("'model' is required and must be a non-empty string", "model"));
-  }
-  if (model->as_string().size() > 256) {
-    return std::unexpected(Invalid("'model' is longer than 256 characters", "model"));
-  }
-  std::string name(model->as_string());
-  return ModelRequest{std::move(*parsed), std::move(name)};
-}
-
-}  // namespace
 
 asio::awaitable<void> Gateway::HandleAdmin(net::Request& request, net::Responder& out) {
   RequestContext ctx;
@@ -501,18 +449,14 @@ asio::awaitable<void> Gateway::Dispatch(net::Request& request, net::Responder& o
                                 "text/plain; version=0.0.4; charset=utf-8"));
     co_return;
   }
-  if (!path.starts_with("/v1/")) {
+  std::optional<ApiRoute> api = MatchApiRoute(request.target());
+  if (!api) {
     co_await ReplyError(out, ctx, core::Fail(ErrorCode::kNotFound, fmt::format("no route for {}", path)).error());
     co_return;
   }
-
-  if (path == "/v1/chat/completions") {
-    ctx.route = "chat_completions";
-  } else if (path == "/v1/embeddings") {
-    ctx.route = "embeddings";
-  } else if (path == "/v1/models" || path.starts_with("/v1/models/")) {
-    ctx.route = "models";
-  }
+  ctx.route = api->metric_route;
+  ctx.dialect = api->dialect;
+  ctx.api = api->api;
   // Every API request, rejected ones included, gets a usage and a decision record.
   ctx.ledger = store_.sink != nullptr;
   if (ctx.ledger && store_.sink->durability() == store::Durability::kStrict &&
@@ -524,19 +468,16 @@ asio::awaitable<void> Gateway::Dispatch(net::Request& request, net::Responder& o
                             .error());
     co_return;
   }
-  // Everything under /v1 needs a key when keys are configured; a rejected request never
-  // reaches an upstream.
+  // Every API request needs a key when keys are configured; a rejected request never reaches
+  // an upstream. Each SDK sends it its own way (ingress.hpp, ClientKey).
   if (ctx.snapshot->auth_enabled()) {
-    std::string_view auth = request[http::field::authorization];
-    std::optional<std::string_view> bearer = BearerToken(auth);
-    if (!bearer) {
+    std::optional<std::string_view> key = ClientKey(request);
+    if (!key) {
       co_await ReplyError(out, ctx,
-                          core::Fail(ErrorCode::kUnauthorized,
-                                     "Missing API key: send it as 'Authorization: Bearer <key>'.")
-                              .error());
+                          core::Fail(ErrorCode::kUnauthorized, std::string(MissingKeyMessage(ctx.dialect))).error());
       co_return;
     }
-    ctx.caller = ctx.snapshot->FindCaller(*bearer);
+    ctx.caller = ctx.snapshot->FindCaller(*key);
     if (ctx.caller == nullptr) {
       co_await ReplyError(out, ctx, core::Fail(ErrorCode::kUnauthorized, "Incorrect API key provided.").error());
       co_return;
@@ -545,19 +486,7 @@ asio::awaitable<void> Gateway::Dispatch(net::Request& request, net::Responder& o
     ctx.caller = ctx.snapshot->FindCaller({});
   }
 
-  if (path == "/v1/chat/completions") {
-    if (method != http::verb::post) {
-      co_await ReplyError(out, ctx, wrong_method("POST"));
-    } else {
-      co_await ChatCompletions(request, out, ctx);
-    }
-  } else if (path == "/v1/embeddings") {
-    if (method != http::verb::post) {
-      co_await ReplyError(out, ctx, wrong_method("POST"));
-    } else {
-      co_await Embeddings(request, out, ctx);
-    }
-  } else if (path == "/v1/models" || path.starts_with("/v1/models/")) {
+  if (api->api == Api::kModels) {
     if (method != http::verb::get) {
       co_await ReplyError(out, ctx, wrong_method("GET"));
     } else if (path == "/v1/models") {
@@ -565,8 +494,18 @@ asio::awaitable<void> Gateway::Dispatch(net::Request& request, net::Responder& o
     } else {
       co_await GetModel(path.substr(std::string_view("/v1/models/").size()), out, ctx);
     }
-  } else {
-    co_await ReplyError(out, ctx, core::Fail(ErrorCode::kNotFound, fmt::format("no route for {}", path)).error());
+    co_return;
+  }
+  if (method != http::verb::post) {
+    co_await ReplyError(out, ctx, wrong_method("POST"));
+    co_return;
+  }
+  switch (api->api) {
+    case Api::kChatCompletions: co_await ChatCompletions(request, out, ctx); break;
+    case Api::kEmbeddings: co_await Embeddings(request, out, ctx); break;
+    case Api::kMessagesCountTokens:
+    case Api::kGeminiCountTokens: co_await CountTokens(request, out, ctx, *api); break;
+    default: co_await ModelCall(request, out, ctx, *api); break;
   }
 }
 
@@ -618,26 +557,23 @@ asio::awaitable<void> Gateway::ChatCompletions(net::Request& request, net::Respo
     co_return;
   }
   ctx.upstream_model = route->upstream_model;
-  // The body goes upstream as the client sent it unless the gateway must change it: an alias
-  // resolved to another model id, or a stream whose usage the gateway asks for so that every
-  // stream can be metered (the usage chunk is dropped again on the way out if the client did
-  // not ask for it).
   bool body_changed = false;
   auto eligible = co_await ApplyPolicy(request, out, ctx, *route, body, body_changed);
   if (!eligible) co_return;
-  std::string upstream_body;
-  if (body_changed || route->upstream_model != ctx.model || (stream && !wants_usage)) {
-    body["model"] = route->upstream_model;
-    if (stream) {
-      json::value& so = body["stream_options"];
-      if (!so.is_object()) so = json::object();
-      so.as_object()["include_usage"] = true;
-    }
-    upstream_body = json::serialize(body);
-  } else {
-    upstream_body = std::move(request.body());
-  }
-  co_await Forward(out, ctx, *eligible, "/chat/completions", std::move(upstream_body), stream, wants_usage);
+  // The body goes upstream as the client sent it unless the gateway must change it: an alias
+  // resolved to another model id, a stream whose usage the gateway asks for so that every
+  // stream can be metered (the usage chunk is dropped again on the way out if the client did
+  // not ask for it), or a backend that speaks another dialect (egress.hpp).
+  RequestTranslator translator({.client = ctx.dialect,
+                                .api = ctx.api,
+                                .body = &body,
+                                .raw = std::move(request.body()),
+                                .body_changed = body_changed,
+                                .upstream_model = route->upstream_model,
+                                .client_model = ctx.model,
+                                .stream = stream,
+                                .client_wants_usage = wants_usage});
+  co_await Forward(out, ctx, *eligible, translator, stream, wants_usage);
 }
 
 asio::awaitable<void> Gateway::Embeddings(net::Request& request, net::Responder& out, RequestContext& ctx) {
@@ -662,14 +598,14 @@ asio::awaitable<void> Gateway::Embeddings(net::Request& request, net::Responder&
   bool body_changed = false;
   auto eligible = co_await ApplyPolicy(request, out, ctx, *route, body, body_changed);
   if (!eligible) co_return;
-  std::string upstream_body;
-  if (body_changed || route->upstream_model != ctx.model) {
-    body["model"] = route->upstream_model;
-    upstream_body = json::serialize(body);
-  } else {
-    upstream_body = std::move(request.body());
-  }
-  co_await Forward(out, ctx, *eligible, "/embeddings", std::move(upstream_body), false, false);
+  RequestTranslator translator({.client = ctx.dialect,
+                                .api = ctx.api,
+                                .body = &body,
+                                .raw = std::move(request.body()),
+                                .body_changed = body_changed,
+                                .upstream_model = route->upstream_model,
+                                .client_model = ctx.model});
+  co_await Forward(out, ctx, *eligible, translator, false, false);
 }
 
 asio::awaitable<std::optional<std::vector<Backend*>>> Gateway::ApplyPolicy(net::Request& request, net::Responder& out,
@@ -692,7 +628,8 @@ asio::awaitable<std::optional<std::vector<Backend*>>> Gateway::ApplyPolicy(net::
   if (!decision.allowed()) {
     // Never a quiet fallback: the client learns which rules stopped the request.
     ctx.error_code = policy::OutcomeCode(decision.eligibility.outcome);
-    auto denial = MakeResponse(ctx, http::status::forbidden, DenialBody(decision));
+    auto denial = MakeResponse(ctx, http::status::forbidden,
+                               RenderOpenAiErrorBodyAs(ctx.dialect, DenialBody(decision), 403));
     summarize(decision);
     co_await Reply(out, ctx, std::move(denial));
     co_return std::nullopt;

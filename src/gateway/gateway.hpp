@@ -15,6 +15,9 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/json/object.hpp>
 
+#include "gateway/egress.hpp"
+#include "gateway/ingress.hpp"
+#include "gateway/request_body.hpp"
 #include "gateway/snapshot.hpp"
 #include "net/server.hpp"
 #include "redact/redact.hpp"
@@ -57,6 +60,9 @@ struct RequestContext {
   int redacted = 0;                          // values redacted from the request
   int pseudonymized = 0;                     // values replaced by placeholders
   std::string_view route = "other";          // metrics label
+  // What the client speaks: its errors, answers and streams are written in this dialect.
+  dialect::Dialect dialect = dialect::Dialect::kOpenAiChat;
+  Api api = Api::kChatCompletions;
   Clock::time_point start;
   const Backend* backend = nullptr;          // the backend that answered (or was last tried)
   std::string model;                         // as the client sent it
@@ -114,7 +120,8 @@ class Gateway {
   // the admin listener's thread).
   asio::awaitable<void> HandleAdmin(net::Request& request, net::Responder& responder);
 
-  // Renders errors the HTTP server detects itself (413, 431, 400...) in OpenAI's format.
+  // Renders errors the HTTP server detects itself (413, 431, 400...) in OpenAI's format (the
+  // server answers before the path is routed; every SDK raises its error class by status).
   net::Response RenderServerError(http::status status, std::string_view message) const;
 
   // Lets /readyz and the metrics see the server's state. Call before serving.
@@ -136,6 +143,15 @@ class Gateway {
   asio::awaitable<void> DispatchAdmin(net::Request& request, net::Responder& out, RequestContext& ctx);
   asio::awaitable<void> ChatCompletions(net::Request& request, net::Responder& out, RequestContext& ctx);
   asio::awaitable<void> Embeddings(net::Request& request, net::Responder& out, RequestContext& ctx);
+  // POST /v1/messages, /v1/responses and Gemini generateContent / streamGenerateContent: the
+  // body is decoded into the canonical model (validating it, 400 naming the field), then
+  // policy, then Forward translates it for each backend that speaks another dialect.
+  asio::awaitable<void> ModelCall(net::Request& request, net::Responder& out, RequestContext& ctx,
+                                  const ApiRoute& api);
+  // Anthropic count_tokens and Gemini countTokens: asked of the first eligible backend that
+  // can count (Anthropic or Gemini dialect); estimated with the local tokenizer when none can.
+  asio::awaitable<void> CountTokens(net::Request& request, net::Responder& out, RequestContext& ctx,
+                                    const ApiRoute& api);
   // Runs the policy stage on `body` for `route`; on a denial or a bad declaration header it
   // answers the client and returns nullopt, otherwise the backends Forward may use.
   asio::awaitable<std::optional<std::vector<Backend*>>> ApplyPolicy(net::Request& request, net::Responder& out,
@@ -144,15 +160,24 @@ class Gateway {
   asio::awaitable<void> ListModels(net::Responder& out, RequestContext& ctx);
   asio::awaitable<void> GetModel(std::string_view id, net::Responder& out, RequestContext& ctx);
 
-  // Sends `body` to the first healthy backend of `backends` (the next one only if nothing was
-  // sent) and relays the answer. `stream`: relay SSE; `client_wants_usage`: keep the usage chunk.
+  // Sends the request to the first healthy backend of `backends` (the next one only if nothing
+  // was sent), built for each by `translator` in its dialect, and relays the answer in the
+  // client's dialect. `stream`: relay SSE; `client_wants_usage`: keep the usage chunk (OpenAI).
   // Only `backends` are tried, in order: the policy stage's eligible set for this request.
   asio::awaitable<void> Forward(net::Responder& out, RequestContext& ctx, const std::vector<Backend*>& backends,
-                                std::string_view path, std::string body, bool stream,
-                                bool client_wants_usage);
+                                RequestTranslator& translator, bool stream, bool client_wants_usage);
+  // OpenAI Chat client and OpenAI Chat backend: relayed as received (pseudonyms restored,
+  // usage the client did not ask for removed).
   asio::awaitable<void> RelayBody(net::Responder& out, RequestContext& ctx, net::Exchange& exchange);
   asio::awaitable<void> RelayStream(net::Responder& out, RequestContext& ctx, net::Exchange& exchange,
                                     bool client_wants_usage);
+  // Any other pair of dialects (the same non-OpenAI-Chat dialect included): decoded into the
+  // canonical model, usage read, and re-encoded in the client's dialect unless both speak the
+  // same one; a stream one upstream event at a time.
+  asio::awaitable<void> RelayTranslatedBody(net::Responder& out, RequestContext& ctx, net::Exchange& exchange,
+                                            dialect::Dialect upstream);
+  asio::awaitable<void> RelayTranslatedStream(net::Responder& out, RequestContext& ctx, net::Exchange& exchange,
+                                              dialect::Dialect upstream, bool client_wants_usage);
 
   asio::awaitable<void> ReplyError(net::Responder& out, RequestContext& ctx, const core::Error& error);
   asio::awaitable<void> Reply(net::Responder& out, RequestContext& ctx, net::Response response);
@@ -189,8 +214,5 @@ class Gateway {
   std::int64_t started_unix_;
 };
 
-// Parses a request body as a JSON object. Fails with kInvalidRequest and a message that says
-// what is wrong (not JSON, invalid UTF-8, not an object).
-core::Result<boost::json::object> ParseJsonObject(std::string_view body);
 
 }  // namespace meridian::gateway

@@ -30,9 +30,10 @@ std::string_view ScannableText(std::string_view s) {
   return s;
 }
 
-// Field names of the OpenAI request schemas: never data, and most keys of a body are these, so
-// skipping them saves a classifier call each. Any other key (metadata, JSON-schema property
-// names, vendor extensions) is scanned.
+// Field names of the request schemas of every dialect (OpenAI Chat and Responses, Anthropic
+// Messages, Gemini): never data, and most keys of a body are these, so skipping them saves a
+// classifier call each. Any other key (metadata, JSON-schema property names, vendor
+// extensions) is scanned.
 bool IsApiFieldName(std::string_view key) {
   static constexpr std::string_view kNames[] = {
       "arguments", "audio", "content", "description", "detail", "dimensions", "encoding_format",
@@ -41,7 +42,22 @@ bool IsApiFieldName(std::string_view key) {
       "model", "modalities", "parallel_tool_calls", "parameters", "presence_penalty", "properties",
       "reasoning_effort", "refusal", "required", "response_format", "schema", "seed", "service_tier",
       "stop", "store", "stream", "stream_options", "strict", "temperature", "text", "tool_call_id",
-      "tool_calls", "tool_choice", "tools", "top_logprobs", "top_p", "type", "user"};
+      "tool_calls", "tool_choice", "tools", "top_logprobs", "top_p", "type", "user",
+      // Anthropic Messages
+      "budget_tokens", "cache_control", "disable_parallel_tool_use", "input_schema", "is_error",
+      "media_type", "signature", "source", "stop_sequences", "system", "thinking", "tool_use_id",
+      "top_k", "user_id", "name", "data", "role", "citations", "output_config", "effort",
+      // OpenAI Responses
+      "call_id", "include", "instructions", "max_output_tokens", "output", "previous_response_id",
+      "reasoning", "summary", "format", "file_data", "file_id", "filename",
+      "truncation",
+      // Google Gemini (lowerCamelCase and snake_case spellings)
+      "candidateCount", "contents", "fileData", "fileUri", "functionCall", "functionCallingConfig",
+      "functionDeclarations", "functionResponse", "generationConfig", "includeThoughts",
+      "inlineData", "maxOutputTokens", "mimeType", "parts", "response", "responseJsonSchema",
+      "responseMimeType", "responseSchema", "safetySettings", "stopSequences", "systemInstruction",
+      "system_instruction", "thinkingBudget", "thinkingConfig", "thinkingLevel", "thoughtSignature",
+      "toolConfig", "topK", "topP", "args", "inline_data", "mime_type", "generation_config"};
   for (std::string_view name : kNames) {
     if (name == key) return true;
   }

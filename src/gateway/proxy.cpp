@@ -1,13 +1,16 @@
-// Forwarding a request to a backend and relaying its answer: Gateway::Forward, RelayBody and
-// RelayStream. Errors before the first byte reaches the client are answered with a status;
+// Forwarding a request to a backend and relaying its answer: Gateway::Forward, and for an
+// OpenAI Chat client of an OpenAI Chat backend RelayBody and RelayStream (relay_translated.cpp
+// has every other pair). Errors before the first byte reaches the client are answered with a status;
 // after that, a stream ends with one final error event.
 
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
+#include "gateway/codecs.hpp"
 #include "gateway/gateway.hpp"
 #include "gateway/http_error.hpp"
 #include "gateway/json_scan.hpp"
+#include "gateway/relay_util.hpp"
 #include "gateway/restore.hpp"
 #include "net/client.hpp"
 #include "net/sse.hpp"
@@ -19,57 +22,12 @@ using core::ErrorCode;
 
 namespace {
 
-// Headers of an upstream error answer that a client needs to back off correctly.
-bool IsRelayedErrorHeader(std::string_view name) {
-  return boost::beast::iequals(name, "retry-after") || boost::beast::iequals(name, "retry-after-ms") ||
-         (name.size() > 12 && boost::beast::iequals(name.substr(0, 12), "x-ratelimit-"));
-}
-
-bool IsEventStream(std::string_view content_type) {
-  return content_type.size() >= 17 && boost::beast::iequals(content_type.substr(0, 17), "text/event-stream");
-}
-
-// Keeps the token counts of an OpenAI `usage` object, when the scan found one.
-void TakeUsage(const JsonScan& scan, RequestContext& ctx) {
-  if (scan.prompt_tokens >= 0) ctx.prompt_tokens = scan.prompt_tokens;
-  if (scan.completion_tokens >= 0) ctx.completion_tokens = scan.completion_tokens;
-  if (scan.cached_tokens >= 0) ctx.cached_tokens = scan.cached_tokens;
-  if (scan.reasoning_tokens >= 0) ctx.reasoning_tokens = scan.reasoning_tokens;
-}
-
-template <class Fields>
-void AddMeridianHeaders(Fields& res, const RequestContext& ctx) {
-  res.set("x-meridian-backend", ctx.backend->id());
-  res.set("x-meridian-provider", ctx.backend->config().provider);
-  res.set("x-meridian-attempts", std::to_string(ctx.attempts));
-  // How many values the policy stage replaced before the request left (counts, never values).
-  if (ctx.redacted > 0) res.set("x-meridian-redacted", std::to_string(ctx.redacted));
-  if (ctx.pseudonymized > 0) res.set("x-meridian-pseudonymized", std::to_string(ctx.pseudonymized));
-}
-
-// An upstream's error answer as the client will see it: its status and, when the body is
-// already an OpenAI error object, that body; otherwise a gateway-written one.
-core::Error UpstreamStatusError(const RequestContext& ctx, int status) {
-  core::Error e;
-  e.code = ErrorCode::kUpstreamStatus;
-  e.upstream_status = status;
-  e.message = fmt::format("backend '{}' answered HTTP {}", ctx.backend->id(), status);
-  return e;
-}
-
 bool IsOpenAiErrorBody(std::string_view body) {
   boost::system::error_code ec;
   json::value v = json::parse(body, ec);
   if (ec || !v.is_object()) return false;
   const json::value* e = v.as_object().if_contains("error");
   return e && e->is_object() && e->as_object().contains("message");
-}
-
-// The client went away before its answer was complete: logged and counted as 499 (nginx's
-// convention), whatever status had already been sent.
-void ClientLeft(RequestContext& ctx) {
-  ctx.status = 499;
-  ctx.error_code = "client_closed";
 }
 
 std::string StreamErrorEvent(const core::Error& error) {
@@ -81,16 +39,22 @@ std::string StreamErrorEvent(const core::Error& error) {
 }  // namespace
 
 asio::awaitable<void> Gateway::Forward(net::Responder& out, RequestContext& ctx, const std::vector<Backend*>& backends,
-                                       std::string_view path, std::string body, bool stream,
-                                       bool client_wants_usage) {
+                                       RequestTranslator& translator, bool stream, bool client_wants_usage) {
   // If the client goes away, the upstream exchange is cut at once, whatever stage it is in.
   auto cancel = std::make_shared<net::CancelToken>();
   out.WatchPeerClose([cancel] { cancel->Cancel(); });
 
   std::optional<core::Error> last_error;
+  std::optional<core::Error> untranslatable;  // the first backend whose dialect cannot take the request
   for (Backend* backend : backends) {
     if (!backend->healthy()) {
       ctx.skipped.push_back(backend);
+      continue;
+    }
+    auto call = translator.For(*backend);
+    if (!call) {
+      // Nothing was sent: a backend that speaks another dialect may still take it.
+      if (!untranslatable) untranslatable = std::move(call.error());
       continue;
     }
     ctx.backend = backend;
@@ -98,13 +62,11 @@ asio::awaitable<void> Gateway::Forward(net::Responder& out, RequestContext& ctx,
     ctx.attempt_log.push_back(AttemptInfo{backend, 0, {}, Clock::now()});
     net::UpstreamRequest req;
     req.method = http::verb::post;
-    req.path = std::string(path);
+    req.path = std::move(call->path);
     req.headers.set(http::field::content_type, "application/json");
     req.headers.set(http::field::accept, stream ? "text/event-stream" : "application/json");
     req.headers.set("x-request-id", ctx.request_id);
-    if (!backend->config().api_key.empty()) {
-      req.headers.set(http::field::authorization, "Bearer " + backend->config().api_key);
-    }
+    SetUpstreamAuth(req.headers, *backend);
     if (backend->config().provider == "simulator") {
       // Fault-injection and pacing headers reach the simulator, so tests can drive failures
       // through the gateway. No other client header is forwarded.
@@ -115,7 +77,7 @@ asio::awaitable<void> Gateway::Forward(net::Responder& out, RequestContext& ctx,
         }
       }
     }
-    req.body = body;
+    req.body = std::move(call->body);
     req.cancel = cancel;
     auto exchange = co_await net::Exchange::Start(backend->upstream(), std::move(req));
     if (cancel->cancelled()) {
@@ -139,14 +101,26 @@ asio::awaitable<void> Gateway::Forward(net::Responder& out, RequestContext& ctx,
     metrics_.attempts->With({backend->id(), "ok"}).Inc();
     net::Exchange& ex = **exchange;
     ctx.attempt_log.back().status = ex.status();
-    if (stream && ex.status() == 200 && IsEventStream(ex.headers()[http::field::content_type])) {
-      co_await RelayStream(out, ctx, ex, client_wants_usage);
+    bool sse = stream && ex.status() == 200 && IsEventStream(ex.headers()[http::field::content_type]);
+    if (call->dialect == dialect::Dialect::kOpenAiChat && ctx.dialect == dialect::Dialect::kOpenAiChat) {
+      if (sse) {
+        co_await RelayStream(out, ctx, ex, client_wants_usage);
+      } else {
+        co_await RelayBody(out, ctx, ex);
+      }
+    } else if (sse) {
+      co_await RelayTranslatedStream(out, ctx, ex, call->dialect, client_wants_usage);
     } else {
-      co_await RelayBody(out, ctx, ex);
+      co_await RelayTranslatedBody(out, ctx, ex, call->dialect);
     }
     if (cancel->cancelled() && ctx.status == 0) ClientLeft(ctx);  // left before any answer
     ctx.attempt_log.back().error = ctx.error_code;
     ctx.attempt_log.back().end = Clock::now();
+    co_return;
+  }
+  if (!last_error && untranslatable) {
+    // No backend could be sent the request in its dialect: the client learns which field.
+    co_await ReplyError(out, ctx, *untranslatable);
     co_return;
   }
   if (!last_error) {

@@ -137,4 +137,76 @@ std::string ChatStreamRestorer::Finish() {
                                       {"choices", std::move(choices)}});
 }
 
+EventRestorer::Block* EventRestorer::Find(int index) {
+  for (Block& b : blocks_) {
+    if (b.index == index) return &b;
+  }
+  return nullptr;
+}
+
+void EventRestorer::Release(Block& block, std::vector<dialect::StreamEvent>& out) {
+  std::string rest = block.restorer->Flush();
+  if (rest.empty()) return;
+  dialect::StreamEvent delta;
+  delta.kind = block.delta_kind;
+  delta.index = block.index;
+  delta.text = texts_.emplace_back(std::move(rest));
+  out.push_back(delta);
+}
+
+void EventRestorer::Process(std::vector<dialect::StreamEvent>& events) {
+  using dialect::StreamEventKind;
+  texts_.clear();
+  out_.clear();
+  for (dialect::StreamEvent& ev : events) {
+    switch (ev.kind) {
+      case StreamEventKind::kBlockStart: {
+        StreamEventKind delta = StreamEventKind::kTextDelta;
+        if (ev.block == dialect::PartKind::kToolUse) delta = StreamEventKind::kToolArgsDelta;
+        if (ev.block == dialect::PartKind::kThinking) delta = StreamEventKind::kThinkingDelta;
+        blocks_.push_back(Block{ev.index, delta, std::make_unique<redact::StreamRestorer>(p_)});
+        // An initial text arrives whole: restore it at once.
+        if (!ev.text.empty() && ev.block != dialect::PartKind::kOpaque &&
+            ev.block != dialect::PartKind::kRedactedThinking) {
+          ev.text = texts_.emplace_back(p_.Restore(ev.text));
+        }
+        out_.push_back(ev);
+        break;
+      }
+      case StreamEventKind::kTextDelta:
+      case StreamEventKind::kToolArgsDelta:
+      case StreamEventKind::kThinkingDelta: {
+        Block* b = Find(ev.index);
+        if (!b) {
+          out_.push_back(ev);
+          break;
+        }
+        std::string restored = b->restorer->Feed(ev.text);
+        if (restored.empty()) break;  // all held back: nothing to send yet
+        ev.text = texts_.emplace_back(std::move(restored));
+        out_.push_back(ev);
+        break;
+      }
+      case StreamEventKind::kBlockStop: {
+        if (Block* b = Find(ev.index)) {
+          Release(*b, out_);
+          blocks_.erase(blocks_.begin() + (b - blocks_.data()));
+        }
+        out_.push_back(ev);
+        break;
+      }
+      case StreamEventKind::kMessageDelta:
+      case StreamEventKind::kMessageStop:
+      case StreamEventKind::kError:
+        // Whatever a block still holds is the client's text: it goes out before the end.
+        for (Block& b : blocks_) Release(b, out_);
+        if (ev.kind != StreamEventKind::kMessageDelta) blocks_.clear();
+        out_.push_back(ev);
+        break;
+      default: out_.push_back(ev); break;
+    }
+  }
+  events.swap(out_);
+}
+
 }  // namespace meridian::gateway

@@ -9,6 +9,10 @@
 #include <string_view>
 #include <utility>
 
+#include <deque>
+#include <vector>
+
+#include "dialect/canonical.hpp"
 #include "redact/redact.hpp"
 
 namespace meridian::gateway {
@@ -42,6 +46,32 @@ class ChatStreamRestorer {
   std::map<Field, std::unique_ptr<redact::StreamRestorer>> open_;
   std::string id_, model_;
   std::int64_t created_ = 0;
+};
+
+// Restores a stream in canonical form (any dialect, translated or not): the text, tool-argument
+// and thinking deltas of each block, a placeholder split across deltas held back until its end
+// arrives and released as one more delta just before the block stops (or before the message
+// stops, for a block never stopped). Not thread-safe; one per stream; `p` must outlive it.
+class EventRestorer {
+ public:
+  explicit EventRestorer(const redact::Pseudonymizer& p) : p_(p) {}
+  // Rewrites `events` (one upstream event's worth) in place. The restored texts live in this
+  // object until the next call.
+  void Process(std::vector<dialect::StreamEvent>& events);
+
+ private:
+  struct Block {
+    int index;
+    dialect::StreamEventKind delta_kind;
+    std::unique_ptr<redact::StreamRestorer> restorer;
+  };
+  Block* Find(int index);
+  void Release(Block& block, std::vector<dialect::StreamEvent>& out);
+
+  const redact::Pseudonymizer& p_;
+  std::vector<Block> blocks_;
+  std::deque<std::string> texts_;
+  std::vector<dialect::StreamEvent> out_;
 };
 
 }  // namespace meridian::gateway

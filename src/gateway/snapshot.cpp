@@ -1,5 +1,7 @@
 #include "gateway/snapshot.hpp"
 
+#include "gateway/codecs.hpp"
+
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
@@ -33,6 +35,8 @@ Backend::Backend(config::BackendConfig config, std::shared_ptr<const net::Upstre
     : config_(std::move(config)),
       upstream_(std::move(upstream)),
       facts_(std::move(facts)),
+      dialect_(DialectOf(config_.dialect)),
+      preset_(config::FindProviderPreset(config_.provider)),
       // A backend with an active check is out of rotation until its first check passes.
       check_passing_(config_.health_check.path.empty()) {}
 

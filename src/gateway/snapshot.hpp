@@ -17,6 +17,7 @@
 #include "classify/classifier.hpp"
 #include "config/config.hpp"
 #include "core/error.hpp"
+#include "dialect/canonical.hpp"
 #include "net/client.hpp"
 #include "policy/config_policy.hpp"
 
@@ -35,6 +36,9 @@ class Backend {
   const policy::BackendFacts& facts() const { return facts_; }
   const std::string& id() const { return config_.id; }
   const std::shared_ptr<const net::Upstream>& upstream() const { return upstream_; }
+  // The wire dialect the backend is spoken to in, and its provider's preset (null for none).
+  dialect::Dialect dialect() const { return dialect_; }
+  const config::ProviderPreset* preset() const { return preset_; }
 
   // Healthy = the active check (if any) last passed and no connect failure in the cool-down.
   // Thread-safe.
@@ -49,6 +53,8 @@ class Backend {
   config::BackendConfig config_;
   std::shared_ptr<const net::Upstream> upstream_;
   policy::BackendFacts facts_;
+  dialect::Dialect dialect_;
+  const config::ProviderPreset* preset_;
   std::atomic<bool> check_passing_;
   std::atomic<Clock::rep> unhealthy_until_{0};
 };

@@ -1015,3 +1015,75 @@ TEST(ConfigKeys, PoliciesAndFactsAreKeptRawForThePolicyModule) {
 
 }  // namespace
 }  // namespace meridian::config
+
+// ---------------------------------------------------------------------------------------------
+// Provider presets: dialect, default base URL, Azure deployments (config/providers.hpp).
+
+namespace meridian::config {
+namespace {
+
+std::string OneBackend(const std::string& fields) {
+  return "backends:\n  - id: a\n    models: [m1]\n    tier: cloud\n" + fields;
+}
+
+TEST_F(ConfigTest, ProviderPresetGivesDialectAndBaseUrl) {
+  struct Case {
+    std::string provider;
+    WireDialect dialect;
+    std::string base_url;
+  } cases[] = {
+      {"openai", WireDialect::kOpenAiChat, "https://api.openai.com/v1"},
+      {"anthropic", WireDialect::kAnthropicMessages, "https://api.anthropic.com/v1"},
+      {"gemini", WireDialect::kGemini, "https://generativelanguage.googleapis.com/v1beta"},
+      {"mistral", WireDialect::kOpenAiChat, "https://api.mistral.ai/v1"},
+      {"groq", WireDialect::kOpenAiChat, "https://api.groq.com/openai/v1"},
+      {"qwen", WireDialect::kOpenAiChat, "https://dashscope-intl.aliyuncs.com/compatible-mode/v1"},
+      {"ollama", WireDialect::kOpenAiChat, "http://127.0.0.1:11434/v1"},
+  };
+  for (const Case& c : cases) {
+    Config cfg = Valid(OneBackend("    provider: " + c.provider + "\n"));
+    ASSERT_EQ(cfg.backends.size(), 1u) << c.provider;
+    EXPECT_EQ(cfg.backends[0].dialect, c.dialect) << c.provider;
+    EXPECT_EQ(cfg.backends[0].base_url, c.base_url) << c.provider;
+  }
+  // Every provider name the loader accepts has a preset.
+  for (const ProviderPreset& p : ProviderPresets()) EXPECT_EQ(FindProviderPreset(p.name), &p);
+}
+
+TEST_F(ConfigTest, DialectOverridesThePresetAndBaseUrlIsRequiredWithoutOne) {
+  Config cfg = Valid(OneBackend("    provider: simulator\n    dialect: anthropic_messages\n    base_url: http://127.0.0.1:9/v1\n"));
+  EXPECT_EQ(cfg.backends[0].dialect, WireDialect::kAnthropicMessages);
+  EXPECT_EQ(Issues(OneBackend("    provider: simulator\n")),
+            std::vector<std::string>{"t.yaml:2: backends[0].base_url: is required"});
+  EXPECT_EQ(Issues(OneBackend("    provider: openai\n    dialect: anthropic\n")),
+            std::vector<std::string>{"t.yaml:6: backends[0].dialect: unknown dialect 'anthropic' (known: "
+                                     "openai_chat, openai_responses, anthropic_messages, gemini)"});
+}
+
+TEST_F(ConfigTest, AzureDeploymentsAndApiVersion) {
+  Config cfg = Valid(
+      "backends:\n  - id: az\n    provider: azure-openai\n    base_url: https://contoso.openai.azure.com/openai\n"
+      "    models: [gpt-4o, gpt-4o-mini]\n    tier: cloud\n    api_version: 2025-04-01-preview\n"
+      "    deployments: {gpt-4o: prod-4o}\n");
+  ASSERT_EQ(cfg.backends.size(), 1u);
+  EXPECT_EQ(cfg.backends[0].api_version, "2025-04-01-preview");
+  ASSERT_EQ(cfg.backends[0].deployments.size(), 1u);
+  EXPECT_EQ(cfg.backends[0].deployments[0], (std::pair<std::string, std::string>{"gpt-4o", "prod-4o"}));
+
+  EXPECT_EQ(Issues("backends:\n  - id: az\n    provider: azure-openai\n    models: [m1]\n    tier: cloud\n"),
+            std::vector<std::string>{"t.yaml:2: backends[0].base_url: is required"});
+  EXPECT_EQ(Issues(OneBackend("    provider: openai\n    api_version: x\n")),
+            std::vector<std::string>{"t.yaml:6: backends[0].api_version: only an azure-openai backend takes an api_version"});
+  EXPECT_EQ(Issues("backends:\n  - id: az\n    provider: azure-openai\n    base_url: https://h/openai\n"
+                   "    models: [m1]\n    tier: cloud\n    deployments: {m2: d, m1: \"bad name\"}\n"),
+            (std::vector<std::string>{
+                "t.yaml:2: backends[0].deployments.m2: 'm2' is not one of this backend's models",
+                "t.yaml:7: backends[0].deployments.m1: deployment names use letters, digits, '-', '_' and '.'"}));
+  EXPECT_EQ(Issues("backends:\n  - id: az\n    provider: azure-openai\n    base_url: https://h/openai\n"
+                   "    models: [m1]\n    tier: cloud\n    dialect: gemini\n"),
+            std::vector<std::string>{
+                "t.yaml:2: backends[0].dialect: an azure-openai backend speaks openai_chat or openai_responses"});
+}
+
+}  // namespace
+}  // namespace meridian::config
