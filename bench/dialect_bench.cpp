@@ -1,5 +1,5 @@
 // Cost of dialect translation (src/dialect): a ~2 KB non-streaming request OpenAI ->
-// Anthropic, OpenAI -> Gemini and back (parse + decode + encode, what the gateway would add per
+// Anthropic, OpenAI -> Gemini, OpenAI -> Responses, Responses -> Anthropic and back (parse + decode + encode, what the gateway would add per
 // request), responses, and one stream chunk each way (decode + encode, steady state).
 // Targets (issue): <= 10 us per 2 KB request, <= 1 us per stream chunk.
 
@@ -11,6 +11,7 @@
 #include "dialect/anthropic_messages.hpp"
 #include "dialect/gemini.hpp"
 #include "dialect/openai_chat.hpp"
+#include "dialect/openai_responses.hpp"
 
 namespace {
 
@@ -267,6 +268,90 @@ void BM_ChunkGeminiCallToAnthropic(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_ChunkGeminiCallToAnthropic);
+
+// ---- OpenAI Responses ------------------------------------------------------------------------
+
+void BM_RequestOpenAiToResponses(benchmark::State& state) {
+  const std::string body = OpenAiRequest();
+  for (auto _ : state) {
+    auto req = openai::DecodeRequest(std::string_view(body));
+    auto out = responses::EncodeRequest(*req);
+    benchmark::DoNotOptimize(out);
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * body.size()));
+  state.counters["request_bytes"] = static_cast<double>(body.size());
+}
+BENCHMARK(BM_RequestOpenAiToResponses);
+
+// The same conversation as a Responses body (input items, flat tools) -> Anthropic, with the
+// crossing step the gateway runs (PrepareForeign).
+void BM_RequestResponsesToAnthropic(benchmark::State& state) {
+  const std::string body = *responses::EncodeRequest(*openai::DecodeRequest(OpenAiRequest()));
+  for (auto _ : state) {
+    auto req = responses::DecodeRequest(std::string_view(body));
+    responses::PrepareForeign(*req);
+    auto out = anthropic::EncodeRequest(*req);
+    benchmark::DoNotOptimize(out);
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * body.size()));
+  state.counters["request_bytes"] = static_cast<double>(body.size());
+}
+BENCHMARK(BM_RequestResponsesToAnthropic);
+
+// One response.output_text.delta -> an OpenAI chunk.
+void BM_ChunkResponsesToOpenAi(benchmark::State& state) {
+  responses::StreamDecoder dec;
+  openai::StreamEncoder enc;
+  std::vector<StreamEvent> events;
+  std::string out;
+  (void)dec.Feed(R"({"type":"response.created","sequence_number":0,"response":{"id":"resp_1",)"
+                 R"("object":"response","created_at":1741290958,"status":"in_progress",)"
+                 R"("model":"gpt-4.1","output":[],"usage":null}})",
+                 events);
+  (void)dec.Feed(R"({"type":"response.content_part.added","item_id":"msg_1","output_index":0,)"
+                 R"("content_index":0,"part":{"type":"output_text","text":"","annotations":[]},)"
+                 R"("sequence_number":2})",
+                 events);
+  for (const auto& ev : events) (void)enc.Encode(ev, out);
+  const std::string chunk =
+      R"({"type":"response.output_text.delta","item_id":"msg_1","output_index":0,)"
+      R"("content_index":0,"delta":" the answer","logprobs":[],"sequence_number":3})";
+  for (auto _ : state) {
+    events.clear();
+    out.clear();
+    (void)dec.Feed(chunk, events);
+    for (const auto& ev : events) (void)enc.Encode(ev, out);
+    benchmark::DoNotOptimize(out.data());
+  }
+}
+BENCHMARK(BM_ChunkResponsesToOpenAi);
+
+// One Anthropic text_delta -> response.output_text.delta (the encoder also appends the delta to
+// the item's text, which the .done events need).
+void BM_ChunkAnthropicToResponses(benchmark::State& state) {
+  anthropic::StreamDecoder dec;
+  responses::StreamEncoder enc;
+  std::vector<StreamEvent> events;
+  std::string out;
+  (void)dec.Feed(R"({"type":"message_start","message":{"id":"msg_1","type":"message",)"
+                 R"("role":"assistant","content":[],"model":"claude-sonnet-4-5","stop_reason":)"
+                 R"(null,"stop_sequence":null,"usage":{"input_tokens":25,"output_tokens":1}}})",
+                 events);
+  (void)dec.Feed(R"({"type":"content_block_start","index":0,"content_block":{"type":"text",)"
+                 R"("text":""}})",
+                 events);
+  for (const auto& ev : events) (void)enc.Encode(ev, out);
+  const std::string chunk =
+      R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":" the answer"}})";
+  for (auto _ : state) {
+    events.clear();
+    out.clear();
+    (void)dec.Feed(chunk, events);
+    for (const auto& ev : events) (void)enc.Encode(ev, out);
+    benchmark::DoNotOptimize(out.data());
+  }
+}
+BENCHMARK(BM_ChunkAnthropicToResponses);
 
 }  // namespace
 

@@ -11,6 +11,7 @@
 #include "sim/anthropic.hpp"
 #include "sim/content.hpp"
 #include "sim/gemini.hpp"
+#include "sim/responses.hpp"
 
 namespace meridian::sim {
 namespace {
@@ -245,6 +246,15 @@ asio::awaitable<void> Simulator::Handle(net::Request& request, net::Responder& r
     }
     co_return;
   }
+  if (path == "/v1/responses") {
+    stats_.CountRoute(Route::kResponses);
+    if (method != http::verb::post) {
+      co_await Reply(responder, wrong_method(ResponsesDialect(), "POST"));
+    } else {
+      co_await Responses(request, responder);
+    }
+    co_return;
+  }
   if (path == "/v1/embeddings") {
     stats_.CountRoute(Route::kEmbeddings);
     if (method != http::verb::post) {
@@ -351,6 +361,25 @@ asio::awaitable<void> Simulator::Chat(net::Request& request, net::Responder& res
     co_return;
   }
   auto chat = ParseChatRequest(request.body(), ov->tool_call, ov->echo);
+  if (!chat) {
+    co_await Reply(responder, InvalidRequest(request, dialect, chat.error()));
+    co_return;
+  }
+  if (!ModelKnown(chat->model)) {
+    co_await Reply(responder, FromReply(request, dialect.ModelNotFound(chat->model)));
+    co_return;
+  }
+  co_await Answer(request, responder, dialect, *ov, *chat);
+}
+
+asio::awaitable<void> Simulator::Responses(net::Request& request, net::Responder& responder) {
+  const Dialect& dialect = ResponsesDialect();
+  auto ov = ParseOverrides(request);
+  if (!ov) {
+    co_await Reply(responder, InvalidRequest(request, dialect, ov.error()));
+    co_return;
+  }
+  auto chat = ParseResponsesRequest(request.body(), ov->tool_call, ov->echo);
   if (!chat) {
     co_await Reply(responder, InvalidRequest(request, dialect, chat.error()));
     co_return;

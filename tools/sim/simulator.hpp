@@ -94,6 +94,7 @@ class Simulator {
 
   asio::awaitable<void> Chat(net::Request& request, net::Responder& responder);
   asio::awaitable<void> Messages(net::Request& request, net::Responder& responder, bool count_tokens);
+  asio::awaitable<void> Responses(net::Request& request, net::Responder& responder);
   asio::awaitable<void> GeminiMethod(net::Request& request, net::Responder& responder,
                                      std::string_view model, std::string_view method);
   asio::awaitable<void> Embeddings(net::Request& request, net::Responder& responder);

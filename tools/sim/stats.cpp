@@ -8,7 +8,7 @@ namespace {
 constexpr std::array<const char*, kRouteCount> kRouteNames = {
     "chat_completions", "embeddings", "models", "healthz", "stats", "other", "requests",
     "messages", "messages_count_tokens", "generate_content", "stream_generate_content",
-    "gemini_count_tokens"};
+    "gemini_count_tokens", "responses"};
 
 uint64_t Load(const Stats::Counter& c) { return c.load(std::memory_order_relaxed); }
 

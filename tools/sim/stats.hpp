@@ -26,8 +26,9 @@ enum class Route {
   kGenerateContent,        // Gemini POST /v1beta/models/{model}:generateContent
   kStreamGenerateContent,  // Gemini POST /v1beta/models/{model}:streamGenerateContent
   kGeminiCountTokens,      // Gemini POST /v1beta/models/{model}:countTokens
+  kResponses,              // OpenAI POST /v1/responses
 };
-inline constexpr int kRouteCount = 12;
+inline constexpr int kRouteCount = 13;
 
 struct Stats {
   using Counter = std::atomic<uint64_t>;
