@@ -1216,9 +1216,12 @@ ApiError DecodeError(int status, std::string_view body, const ErrorHeaders& head
   return e;
 }
 
+// Errors of the Responses API share Chat's error object: either origin keeps its own strings.
+bool SameFamily(Dialect origin) { return origin == kSelf || origin == Dialect::kOpenAiResponses; }
+
 std::string ErrorBody(const ApiError& error) {
   const ErrorMapping& m = ErrorMappingFor(error.cls);
-  const bool same = error.origin == kSelf;
+  const bool same = SameFamily(error.origin);
   std::string out;
   JsonWriter w(out);
   w.BeginObject();
@@ -1244,8 +1247,8 @@ std::string ErrorBody(const ApiError& error) {
 HttpError EncodeError(const ApiError& error) {
   const ErrorMapping& m = ErrorMappingFor(error.cls);
   HttpError out;
-  out.status = (error.cls == ErrorClass::kOther || error.origin == kSelf) ? error.status
-                                                                           : m.openai_status;
+  out.status = (error.cls == ErrorClass::kOther || SameFamily(error.origin)) ? error.status
+                                                                                : m.openai_status;
   if (out.status < 400 || out.status > 599) out.status = 502;
   out.body = ErrorBody(error);
   if (!error.retry_after.empty()) out.headers.emplace_back("retry-after", error.retry_after);
@@ -1253,7 +1256,7 @@ HttpError EncodeError(const ApiError& error) {
     out.headers.emplace_back("retry-after-ms", error.retry_after_ms);
   }
   std::optional<bool> retry = error.should_retry;
-  if (!retry && error.origin != kSelf && out.status == 429 && !m.retryable) retry = false;
+  if (!retry && !SameFamily(error.origin) && out.status == 429 && !m.retryable) retry = false;
   if (retry) out.headers.emplace_back("x-should-retry", *retry ? "true" : "false");
   return out;
 }

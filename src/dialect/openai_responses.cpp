@@ -1275,7 +1275,7 @@ std::string ItemId(std::string_view prefix, std::string_view response_id, std::s
 
 // Request members a response echoes, written with neutral values when the canonical response
 // does not carry them (shared with the stream encoder).
-void WriteEchoDefaults(JsonWriter& w, const json::object* keep) {
+void WriteEchoDefaults(JsonWriter& w, const json::object* keep, const json::object* echo) {
   static constexpr std::pair<std::string_view, std::string_view> kEcho[] = {
       {"error", "null"},         {"instructions", "null"}, {"metadata", "{}"},
       {"parallel_tool_calls", "true"}, {"temperature", "null"}, {"tool_choice", "\"auto\""},
@@ -1284,7 +1284,12 @@ void WriteEchoDefaults(JsonWriter& w, const json::object* keep) {
   for (const auto& [key, value] : kEcho) {
     if (keep != nullptr && keep->contains(key)) continue;
     w.Key(key);
-    w.Raw(value);
+    const json::value* echoed = echo != nullptr && key != "error" ? echo->if_contains(key) : nullptr;
+    if (echoed != nullptr) {
+      w.Value(*echoed);
+    } else {
+      w.Raw(value);
+    }
   }
 }
 
@@ -1576,9 +1581,9 @@ core::Result<std::string> EncodeResponse(const ChatResponse& resp, const Respons
   if (!resp.service_tier.empty() && !foreign) w.Str("service_tier", resp.service_tier);
   if (!foreign) {
     w.Members(resp.extra);
-    WriteEchoDefaults(w, &resp.extra);
+    WriteEchoDefaults(w, &resp.extra, options.echo);
   } else {
-    WriteEchoDefaults(w, nullptr);
+    WriteEchoDefaults(w, nullptr, options.echo);
   }
   w.EndObject();
   return out;

@@ -66,6 +66,10 @@ core::Result<ChatResponse> DecodeResponse(std::string_view body);
 
 struct ResponseOptions {
   std::int64_t created = 0;  // used when the response has no creation time (unix seconds)
+  // The client's own request members a response echoes (instructions, tools, tool_choice,
+  // temperature, top_p, parallel_tool_calls, metadata), written instead of neutral values for
+  // a response from another dialect. Not owned; may be null.
+  const boost::json::object* echo = nullptr;
 };
 
 // Canonical → a client `response` object. Fails with kUpstreamError when the response holds a
@@ -114,6 +118,7 @@ class StreamDecoder {
 
 struct StreamOptions {
   std::int64_t created = 0;  // used when the message start carries none
+  const boost::json::object* echo = nullptr;  // as ResponseOptions::echo; must outlive the encoder
 };
 
 // Canonical events → Responses SSE bytes ("event: <type>\ndata: {...,"sequence_number":n}\n\n"),

@@ -13,7 +13,7 @@ using detail::JsonWriter;
 // openai_responses.cpp
 void WriteUsage(JsonWriter& w, const Usage& u, bool same_dialect);
 std::string ItemId(std::string_view prefix, std::string_view response_id, std::size_t n);
-void WriteEchoDefaults(JsonWriter& w, const json::object* keep);
+void WriteEchoDefaults(JsonWriter& w, const json::object* keep, const json::object* echo);
 
 namespace {
 
@@ -447,16 +447,12 @@ void StreamEncoder::WriteResponse(JsonWriter& w, std::string_view status, bool w
     }
   }
   w.EndArray();
-  if (with_output && usage_) {
-    WriteUsage(w, *usage_, false);
-  } else {
-    w.Key("usage");
-    w.Null();
-  }
-  // error is written above; the other request echoes get neutral values.
+  // ResponseUsage is an object or absent (the schema has no null): left out until known.
+  if (with_output && usage_) WriteUsage(w, *usage_, false);
+  // error is written above; the other request echoes are the client's or neutral values.
   json::object keep;
   keep["error"] = nullptr;
-  WriteEchoDefaults(w, &keep);
+  WriteEchoDefaults(w, &keep, options_.echo);
   w.EndObject();
 }
 

@@ -43,12 +43,13 @@ core::Result<dialect::ChatResponse> DecodeUpstreamResponse(Dialect upstream, std
 }
 
 core::Result<std::string> EncodeClientResponse(Dialect client, const dialect::ChatResponse& response,
-                                               std::int64_t created) {
+                                               std::int64_t created, const boost::json::object* echo) {
   switch (client) {
     case Dialect::kAnthropicMessages: return anthropic::EncodeResponse(response);
     case Dialect::kOpenAiResponses: {
       responses::ResponseOptions options;
       options.created = created;
+      options.echo = echo;
       return responses::EncodeResponse(response, options);
     }
     case Dialect::kGemini: return gemini::EncodeResponse(response);
@@ -106,13 +107,14 @@ void AnyStreamDecoder::Finish(std::vector<dialect::StreamEvent>& out) {
 namespace {
 
 template <class Variant>
-Variant MakeEncoder(Dialect d, bool include_usage, std::int64_t created) {
+Variant MakeEncoder(Dialect d, bool include_usage, std::int64_t created, const boost::json::object* echo) {
   switch (d) {
     case Dialect::kAnthropicMessages: return Variant(std::in_place_type<anthropic::StreamEncoder>);
     case Dialect::kGemini: return Variant(std::in_place_type<gemini::StreamEncoder>);
     case Dialect::kOpenAiResponses: {
       responses::StreamOptions options;
       options.created = created;
+      options.echo = echo;
       return Variant(std::in_place_type<responses::StreamEncoder>, options);
     }
     default: {
@@ -126,8 +128,9 @@ Variant MakeEncoder(Dialect d, bool include_usage, std::int64_t created) {
 
 }  // namespace
 
-AnyStreamEncoder::AnyStreamEncoder(Dialect client, bool include_usage, std::int64_t created)
-    : impl_(MakeEncoder<decltype(impl_)>(client, include_usage, created)) {}
+AnyStreamEncoder::AnyStreamEncoder(Dialect client, bool include_usage, std::int64_t created,
+                                   const boost::json::object* echo)
+    : impl_(MakeEncoder<decltype(impl_)>(client, include_usage, created, echo)) {}
 
 core::Result<void> AnyStreamEncoder::Encode(const dialect::StreamEvent& event, std::string& out) {
   return std::visit([&](auto& e) { return e.Encode(event, out); }, impl_);

@@ -33,8 +33,9 @@ core::Result<dialect::ChatRequest> DecodeClientRequest(dialect::Dialect client, 
 core::Result<dialect::ChatResponse> DecodeUpstreamResponse(dialect::Dialect upstream, std::string_view body);
 // Canonical → the client's response body. kUpstreamError when the client's dialect cannot
 // carry a block of the answer.
+// `echo`: for a Responses client, the request members its response echoes (may be null).
 core::Result<std::string> EncodeClientResponse(dialect::Dialect client, const dialect::ChatResponse& response,
-                                               std::int64_t created);
+                                               std::int64_t created, const boost::json::object* echo = nullptr);
 
 // An upstream error (status, body, back-off headers) → canonical; never fails.
 dialect::ApiError DecodeUpstreamError(dialect::Dialect upstream, int status, std::string_view body,
@@ -58,8 +59,10 @@ class AnyStreamDecoder {
 // Canonical stream events → the client's SSE bytes.
 class AnyStreamEncoder {
  public:
-  // `include_usage` / `created`: what an OpenAI Chat client asked and the time to report.
-  AnyStreamEncoder(dialect::Dialect client, bool include_usage, std::int64_t created);
+  // `include_usage` / `created`: what an OpenAI Chat client asked and the time to report;
+  // `echo`: as EncodeClientResponse (must outlive the encoder).
+  AnyStreamEncoder(dialect::Dialect client, bool include_usage, std::int64_t created,
+                   const boost::json::object* echo = nullptr);
   core::Result<void> Encode(const dialect::StreamEvent& event, std::string& out);
 
  private:

@@ -163,6 +163,9 @@ core::Result<std::string> RequestTranslator::TranslatedBody(const Backend& backe
   auto canonical = Canonical();
   if (!canonical) return std::unexpected(canonical.error());
   dialect::ChatRequest request = **canonical;
+  // A Responses request's neutral defaults and hints (store: false, item ids, ...) have no
+  // meaning elsewhere: dropped by rule R2 before another dialect's encoder sees them.
+  if (in_.client == Dialect::kOpenAiResponses) dialect::responses::PrepareForeign(request);
   request.model = std::string(in_.upstream_model);
   request.stream = in_.stream;
   const config::ProviderPreset* preset = backend.preset();

@@ -63,6 +63,9 @@ struct RequestContext {
   // What the client speaks: its errors, answers and streams are written in this dialect.
   dialect::Dialect dialect = dialect::Dialect::kOpenAiChat;
   Api api = Api::kChatCompletions;
+  // Responses clients: the request members a response echoes (instructions, tools, ...), as
+  // the client sent them (taken before the policy stage rewrites the body).
+  std::optional<boost::json::object> response_echo;
   Clock::time_point start;
   const Backend* backend = nullptr;          // the backend that answered (or was last tried)
   std::string model;                         // as the client sent it

@@ -98,6 +98,25 @@ asio::awaitable<void> Gateway::ModelCall(net::Request& request, net::Responder& 
     co_return;
   }
   ctx.stream = decoded->stream;
+  if (ctx.dialect == Dialect::kOpenAiResponses) {
+    // What a Responses answer echoes, as the client wrote it (before any pseudonymization).
+    json::object& echo = ctx.response_echo.emplace();
+    for (std::string_view key : {"instructions", "metadata", "parallel_tool_calls", "temperature", "tool_choice",
+                                 "tools", "top_p"}) {
+      if (const json::value* v = body.if_contains(key)) echo[key] = *v;
+    }
+    // A Response's function tools always state strict and parameters (null when unset).
+    if (json::value* tools = echo.if_contains("tools"); tools && tools->is_array()) {
+      for (json::value& t : tools->as_array()) {
+        if (!t.is_object()) continue;
+        json::object& tool = t.as_object();
+        const json::value* type = tool.if_contains("type");
+        if (!type || *type != "function") continue;
+        if (!tool.contains("strict")) tool["strict"] = nullptr;
+        if (!tool.contains("parameters")) tool["parameters"] = nullptr;
+      }
+    }
+  }
   auto route = ctx.snapshot->Resolve(ctx.model);
   if (!route) {
     co_await ReplyError(out, ctx, route.error());

@@ -109,7 +109,8 @@ asio::awaitable<void> Gateway::RelayTranslatedBody(net::Responder& out, RequestC
       if (same) {
         client_body = std::move(*body);
       } else {
-        auto encoded = EncodeClientResponse(ctx.dialect, *decoded, NowUnixSeconds());
+        auto encoded = EncodeClientResponse(ctx.dialect, *decoded, NowUnixSeconds(),
+                                            ctx.response_echo ? &*ctx.response_echo : nullptr);
         if (!encoded) {
           co_await ReplyError(out, ctx, encoded.error());
           co_return;
@@ -162,7 +163,8 @@ asio::awaitable<void> Gateway::RelayTranslatedStream(net::Responder& out, Reques
   // only to read usage and find the end); otherwise each is re-encoded for the client.
   const bool passthrough = upstream == ctx.dialect && !ctx.pseudonyms;
   AnyStreamDecoder decoder(upstream);
-  AnyStreamEncoder encoder(ctx.dialect, client_wants_usage, NowUnixSeconds());
+  AnyStreamEncoder encoder(ctx.dialect, client_wants_usage, NowUnixSeconds(),
+                           ctx.response_echo ? &*ctx.response_echo : nullptr);
   std::optional<EventRestorer> restorer;
   if (ctx.pseudonyms) restorer.emplace(*ctx.pseudonyms);
   net::SseParser parser;

@@ -16,6 +16,7 @@ let sim, gw;
 const BACKENDS = {
   openai_chat: { id: 'up-openai', model: 'gpt-sim', path: '/v1/chat/completions' },
   anthropic_messages: { id: 'up-anthropic', model: 'claude-sim', path: '/v1/messages' },
+  openai_responses: { id: 'up-responses', model: 'resp-sim', path: '/v1/responses' },
   gemini: { id: 'up-gemini', model: 'gemini-sim', path: '/v1beta/models/gemini-sim:generateContent', streamPath: '/v1beta/models/gemini-sim:streamGenerateContent' },
 };
 
@@ -108,11 +109,12 @@ async function clearCaptured() {
 }
 
 before(async () => {
-  sim = await startSim(['--models', 'gpt-sim,claude-sim,gemini-sim', '--name', 'sim', '--output-tokens', '8']);
+  sim = await startSim(['--models', 'gpt-sim,claude-sim,gemini-sim,resp-sim', '--name', 'sim', '--output-tokens', '8']);
   gw = await startGateway(testConfig({
     backends: [
       { id: 'up-openai', provider: 'simulator', dialect: 'openai_chat', base_url: `${sim.url}/v1`, models: ['gpt-sim'], tier: 'local' },
       { id: 'up-anthropic', provider: 'simulator', dialect: 'anthropic_messages', api_key: 'sk-sim-upstream', base_url: `${sim.url}/v1`, models: ['claude-sim'], tier: 'local' },
+      { id: 'up-responses', provider: 'simulator', dialect: 'openai_responses', base_url: `${sim.url}/v1`, models: ['resp-sim'], tier: 'local' },
       { id: 'up-gemini', provider: 'simulator', dialect: 'gemini', api_key: 'sk-sim-upstream', base_url: `${sim.url}/v1beta`, models: ['gemini-sim'], tier: 'local' },
     ],
     policies: [{ name: 'pseudonymize-emails', when: { data_classes: ['email'] }, action: 'pseudonymize' }],
@@ -140,6 +142,10 @@ for (const client of Object.keys(CLIENTS)) {
         const sent = JSON.parse(reqs[0].body);
         if (upstream === 'gemini') {
           assert.equal(sent.contents[0].parts[0].text, PROMPT);
+        } else if (upstream === 'openai_responses') {
+          assert.equal(sent.model, backend.model);
+          const input = typeof sent.input === 'string' ? sent.input : sent.input[0].content;
+          assert.equal(typeof input === 'string' ? input : input[0].text, PROMPT, reqs[0].body);
         } else {
           assert.equal(sent.model, backend.model);
           assert.equal(sent.messages[0].content, PROMPT);
