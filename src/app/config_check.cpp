@@ -2,6 +2,7 @@
 
 #include "app/commands.hpp"
 #include "config/config.hpp"
+#include "gateway/pricing.hpp"
 #include "policy/config_policy.hpp"
 
 namespace meridian::app {
@@ -18,6 +19,13 @@ int ConfigCheck(const std::string& path) {
   if (!residency) {
     for (const auto& issue : residency.error()) fmt::print(stderr, "{}\n", issue.ToString());
     fmt::print(stderr, "{}: {} error(s)\n", path, residency.error().size());
+    return 2;
+  }
+  // Prices: the catalog file and each backend's `prices` overrides (docs/catalog.md).
+  auto prices = gateway::BuildPrices(*loaded);
+  if (!prices) {
+    for (const auto& issue : prices.error()) fmt::print(stderr, "{}\n", issue.ToString());
+    fmt::print(stderr, "{}: {} error(s)\n", path, prices.error().size());
     return 2;
   }
   for (const auto& warning : loaded->warnings) fmt::print(stderr, "warning: {}\n", warning);

@@ -717,7 +717,7 @@ ParsedBackend ParseBackend(Ctx& ctx, const YAML::Node& node, const std::string& 
   Fields f(ctx, node, path,
            {"id", "provider", "base_url", "api_key", "requires_env", "models", "tier",
             "jurisdiction", "region", "vendor", "timeouts", "pool", "ca_file", "health_check",
-            "facts", "dialect", "api_version", "deployments"});
+            "facts", "dialect", "api_version", "deployments", "prices"});
   auto require = [&](std::string_view key) -> const Entry* {
     const Entry* e = f.Get(key);
     if (!e) ctx.Error(b.line, Join(path, key), "is required");
@@ -907,6 +907,8 @@ ParsedBackend ParseBackend(Ctx& ctx, const YAML::Node& node, const std::string& 
   if (const Entry* e = f.Get("health_check")) ParseHealthCheck(ctx, *e, b.health_check);
   // Residency facts: validated by policy::CompileConfigPolicy.
   if (const Entry* e = f.Get("facts")) b.facts = e->value;
+  // Prices: validated by catalog::ParsePriceOverrides (gateway/pricing.cpp).
+  if (const Entry* e = f.Get("prices")) b.prices = e->value;
   for (const auto& [model, deployment] : b.deployments) {
     if (pb.models_ok && std::find(b.models.begin(), b.models.end(), model) == b.models.end()) {
       ctx.Error(b.line, Join(Join(path, "deployments"), model),
@@ -981,11 +983,19 @@ void ParseAliases(Ctx& ctx, const Entry& section, const std::vector<ParsedBacken
 void ParseRoot(Ctx& ctx, const YAML::Node& root, Config& config) {
   Fields f(ctx, root, "",
            {"state_dir", "store", "server", "auth", "admin", "upstream_defaults", "backends", "aliases",
-            "policies"});
+            "policies", "catalog"});
   // Interpreted by the policy module (policy::CompileConfigPolicy); kept raw here.
   if (const Entry* e = f.Get("policies")) config.policies = e->value;
   if (const Entry* e = f.Get("state_dir")) {
     if (auto s = ReadNonEmpty(ctx, *e)) config.state_dir = *s;
+  }
+  if (const Entry* e = f.Get("catalog")) {
+    if (IsMapSection(ctx, *e)) {
+      Fields cf(ctx, e->value, e->path, {"file"});
+      if (const Entry* file = cf.Get("file")) {
+        if (auto s = ReadNonEmpty(ctx, *file)) config.catalog_file = *s;
+      }
+    }
   }
   if (const Entry* e = f.Get("store")) ParseStore(ctx, *e, config.store);
   if (const Entry* e = f.Get("server")) ParseServer(ctx, *e, config.server);

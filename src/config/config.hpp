@@ -85,6 +85,9 @@ struct BackendConfig {
   // does not interpret it: policy::CompileConfigPolicy validates it (keeping config free of
   // the policy module). Shares ownership with the parsed document; read-only.
   YAML::Node facts;
+  // The raw `prices` map (model -> per-million-token prices, docs/catalog.md), or a null node;
+  // validated by catalog::ParsePriceOverrides when the snapshot is built (and by config check).
+  YAML::Node prices;
   std::string path;                         // "backends[3]": where it is in the file, for messages
   int line = 0;                             // line of this entry in the file, for later errors
 };
@@ -157,6 +160,9 @@ struct Config {
   // The raw `policies` list (docs/policy.md), or a null node; compiled and validated by
   // policy::CompileConfigPolicy, not here.
   YAML::Node policies;
+  // `catalog.file`: LiteLLM's model_prices_and_context_window.json (docs/catalog.md); a relative
+  // path is taken from the configuration file's folder. "" = no catalog (only `prices`).
+  std::string catalog_file;
   std::vector<std::string> warnings;        // non-fatal findings, e.g. auth disabled
 };
 

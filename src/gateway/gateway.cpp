@@ -12,6 +12,7 @@
 
 #include "core/request_id.hpp"
 #include "core/utf8.hpp"
+#include "catalog/cost.hpp"
 #include "gateway/http_error.hpp"
 #include "gateway/policy_stage.hpp"
 #include "gateway/request_body.hpp"
@@ -87,6 +88,9 @@ Gateway::Gateway(std::shared_ptr<const Snapshot> snapshot, telemetry::Registry& 
   m.tokens = Registered(registry.AddCounter("meridian_tokens_total",
                                             "Tokens reported by backends, by kind (prompt, completion).",
                                             {"backend", "kind"}));
+  m.cost = Registered(registry.AddCounter("meridian_cost_micro_usd_total",
+                                          "Cost of answered requests in micro-USD, from the price catalog.",
+                                          {"backend"}));
   m.attempts = Registered(registry.AddCounter("meridian_upstream_attempts_total",
                                               "Upstream attempts by backend and outcome.",
                                               {"backend", "outcome"}));
@@ -724,6 +728,19 @@ std::string Gateway::ReadyBody(bool& ready) const {
   return json::serialize(o);
 }
 
+std::optional<std::int64_t> RequestCost(const RequestContext& ctx) {
+  if (!ctx.backend || ctx.prompt_tokens < 0 || ctx.completion_tokens < 0) return std::nullopt;
+  const catalog::Entry* price = ctx.backend->price(ctx.upstream_model);
+  if (!price) return std::nullopt;
+  catalog::Usage usage;
+  usage.input_tokens = ctx.prompt_tokens;
+  usage.output_tokens = ctx.completion_tokens;
+  usage.cache_read_tokens = std::max<std::int64_t>(ctx.cached_tokens, 0);
+  usage.cache_write_tokens = std::max<std::int64_t>(ctx.cache_write_tokens, 0);
+  usage.reasoning_tokens = std::max<std::int64_t>(ctx.reasoning_tokens, 0);
+  return catalog::Cost(*price, usage);
+}
+
 void Gateway::Record(const RequestContext& ctx) {
   auto& m = metrics_;
   std::string_view backend = ctx.backend ? std::string_view(ctx.backend->id()) : std::string_view("none");
@@ -737,6 +754,7 @@ void Gateway::Record(const RequestContext& ctx) {
     if (ctx.completion_tokens > 0) {
       m.tokens->With({backend, "completion"}).Inc(static_cast<std::uint64_t>(ctx.completion_tokens));
     }
+    if (auto cost = RequestCost(ctx); cost && *cost > 0) m.cost->With({backend}).Inc(static_cast<std::uint64_t>(*cost));
   }
   if (access_log_ && ctx.snapshot->config().server.request_log) {
     // Only request metadata: never keys, bodies or message content. Every string here is a
@@ -789,7 +807,7 @@ std::unique_ptr<store::PendingRecord> Gateway::BuildRecords(const RequestContext
   u.output_tokens = opt(ctx.completion_tokens);
   u.cached_tokens = opt(ctx.cached_tokens);
   u.reasoning_tokens = opt(ctx.reasoning_tokens);
-  // cost_micro_usd stays unknown (null) until the price catalog exists.
+  u.cost_micro_usd = RequestCost(ctx);
   u.latency_us = std::chrono::duration_cast<std::chrono::microseconds>(now - ctx.start).count();
   u.status = ctx.status;
   u.error = std::string(ctx.error_code);
@@ -824,6 +842,7 @@ std::unique_ptr<store::PendingRecord> Gateway::BuildRecords(const RequestContext
                               .count()});
   }
   d.status = u.status;
+  d.cost_micro_usd = u.cost_micro_usd;
   return pending;
 }
 

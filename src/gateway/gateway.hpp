@@ -77,6 +77,7 @@ struct RequestContext {
   std::int64_t completion_tokens = -1;
   std::int64_t cached_tokens = -1;
   std::int64_t reasoning_tokens = -1;
+  std::int64_t cache_write_tokens = -1;      // Anthropic cache_creation_input_tokens (translated path)
   // Usage ledger and audit (docs/store.md).
   std::int64_t start_unix_ms = 0;            // wall-clock arrival time, for the records
   bool ledger = false;                       // an API request: gets a usage and a decision record
@@ -100,6 +101,10 @@ struct GatewayOptions {
   std::size_t max_upstream_body_bytes = 64 * 1024 * 1024;  // non-streaming response bodies
 };
 
+// The request's cost in micro-USD from its usage and its backend's price for the model
+// (docs/catalog.md), or nullopt while usage is unknown or the model is unpriced. Pure.
+std::optional<std::int64_t> RequestCost(const RequestContext& ctx);
+
 class Gateway {
  public:
   // The gateway's own metric families (owned by the registry).
@@ -108,6 +113,7 @@ class Gateway {
     telemetry::HistogramFamily* duration = nullptr;  // meridian_request_duration_seconds{route}
     telemetry::CounterFamily* tokens = nullptr;      // meridian_tokens_total{backend,kind}
     telemetry::CounterFamily* attempts = nullptr;    // meridian_upstream_attempts_total{backend,outcome}
+    telemetry::CounterFamily* cost = nullptr;        // meridian_cost_micro_usd_total{backend}
   };
 
   // `registry` and `access_log` (null: no access log) must outlive the Gateway.

@@ -36,6 +36,7 @@ void TakeCanonicalUsage(const dialect::Usage& usage, RequestContext& ctx) {
   ctx.completion_tokens = usage.output_tokens;
   if (usage.cache_read_tokens) ctx.cached_tokens = *usage.cache_read_tokens;
   if (usage.reasoning_tokens) ctx.reasoning_tokens = *usage.reasoning_tokens;
+  if (usage.cache_write_tokens) ctx.cache_write_tokens = *usage.cache_write_tokens;
 }
 
 dialect::ErrorHeaders ErrorHeadersOf(const net::Exchange& ex) {

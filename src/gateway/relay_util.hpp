@@ -9,6 +9,7 @@
 
 #include "gateway/gateway.hpp"
 #include "gateway/json_scan.hpp"
+#include "gateway/pricing.hpp"
 
 namespace meridian::gateway {
 
@@ -38,6 +39,8 @@ void AddMeridianHeaders(Fields& res, const RequestContext& ctx) {
   // How many values the policy stage replaced before the request left (counts, never values).
   if (ctx.redacted > 0) res.set("x-meridian-redacted", std::to_string(ctx.redacted));
   if (ctx.pseudonymized > 0) res.set("x-meridian-pseudonymized", std::to_string(ctx.pseudonymized));
+  // Known once usage is: non-streamed answers (a stream's cost is in the ledger and metrics).
+  if (auto cost = RequestCost(ctx)) res.set("x-meridian-cost-usd", FormatUsd(*cost));
 }
 
 // The gateway's error for an upstream's error answer: its status kept.

@@ -1,6 +1,7 @@
 #include "gateway/snapshot.hpp"
 
 #include "gateway/codecs.hpp"
+#include "gateway/pricing.hpp"
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -107,6 +108,12 @@ core::Result<std::shared_ptr<const Snapshot>> Snapshot::Build(config::Config con
   auto classifier = SharedClassifier();
   if (!classifier) return std::unexpected(std::move(classifier.error()));
   snap->classifier_ = std::move(*classifier);
+  auto prices = BuildPrices(config);
+  if (!prices) {
+    std::string message = "invalid prices:";
+    for (const auto& issue : prices.error()) message += "\n  " + issue.ToString();
+    return core::Fail(core::ErrorCode::kInternal, std::move(message));
+  }
   for (std::size_t bi = 0; bi < config.backends.size(); ++bi) {
     const auto& bc = config.backends[bi];
     auto url = core::ParseUrl(bc.base_url);
@@ -126,6 +133,7 @@ core::Result<std::shared_ptr<const Snapshot>> Snapshot::Build(config::Config con
     auto upstream = net::Upstream::Create(bc.id, std::move(*url), std::move(opts));
     if (!upstream) return std::unexpected(std::move(upstream.error()));
     auto backend = std::make_unique<Backend>(bc, std::move(*upstream), policy_set->facts[bi]);
+    backend->set_prices(std::move((*prices)[bi]));
     for (const auto& model : bc.models) {
       snap->by_model_[model].push_back(backend.get());
       snap->facts_by_model_[model].push_back(backend->facts());

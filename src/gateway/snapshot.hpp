@@ -14,6 +14,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "catalog/catalog.hpp"
 #include "classify/classifier.hpp"
 #include "config/config.hpp"
 #include "core/error.hpp"
@@ -38,6 +39,12 @@ class Backend {
   const std::shared_ptr<const net::Upstream>& upstream() const { return upstream_; }
   // The wire dialect the backend is spoken to in, and its provider's preset (null for none).
   dialect::Dialect dialect() const { return dialect_; }
+  // The price of `model` on this backend (catalog + overrides), or null when unpriced.
+  const catalog::Entry* price(std::string_view model) const {
+    auto it = prices_.find(std::string(model));
+    return it == prices_.end() ? nullptr : &it->second;
+  }
+  void set_prices(std::unordered_map<std::string, catalog::Entry> prices) { prices_ = std::move(prices); }
   const config::ProviderPreset* preset() const { return preset_; }
 
   // Healthy = the active check (if any) last passed and no connect failure in the cool-down.
@@ -55,6 +62,7 @@ class Backend {
   policy::BackendFacts facts_;
   dialect::Dialect dialect_;
   const config::ProviderPreset* preset_;
+  std::unordered_map<std::string, catalog::Entry> prices_;
   std::atomic<bool> check_passing_;
   std::atomic<Clock::rep> unhealthy_until_{0};
 };
