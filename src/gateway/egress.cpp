@@ -168,6 +168,7 @@ core::Result<std::string> RequestTranslator::TranslatedBody(const Backend& backe
   if (in_.client == Dialect::kOpenAiResponses) dialect::responses::PrepareForeign(request);
   request.model = std::string(in_.upstream_model);
   request.stream = in_.stream;
+  if (target == Dialect::kAnthropicMessages && in_.reasoning) in_.reasoning->Restore(in_.scope, request);
   const config::ProviderPreset* preset = backend.preset();
   switch (target) {
     case Dialect::kAnthropicMessages: {

@@ -15,6 +15,7 @@
 #include "core/error.hpp"
 #include "dialect/canonical.hpp"
 #include "gateway/ingress.hpp"
+#include "gateway/reasoning_store.hpp"
 #include "gateway/snapshot.hpp"
 
 namespace meridian::gateway {
@@ -41,6 +42,10 @@ class RequestTranslator {
     std::string_view client_model;    // as the client named it
     bool stream = false;
     bool client_wants_usage = false;  // OpenAI Chat clients: stream_options.include_usage
+    // Anthropic thinking blocks to put back in front of the tool calls they preceded, when the
+    // client's dialect cannot carry them (reasoning_store.hpp); null: none.
+    ReasoningStore* reasoning = nullptr;
+    std::string scope;                // the caller's scope in that store
   };
 
   explicit RequestTranslator(Input input) : in_(std::move(input)) {}

@@ -576,7 +576,9 @@ asio::awaitable<void> Gateway::ChatCompletions(net::Request& request, net::Respo
                                 .upstream_model = route->upstream_model,
                                 .client_model = ctx.model,
                                 .stream = stream,
-                                .client_wants_usage = wants_usage});
+                                .client_wants_usage = wants_usage,
+                                .reasoning = &reasoning_,
+                                .scope = ReasoningScope(ctx)});
   co_await Forward(out, ctx, *eligible, translator, stream, wants_usage);
 }
 
@@ -726,6 +728,11 @@ std::string Gateway::ReadyBody(bool& ready) const {
   o["backends"] = snap->backends().size();
   if (store_.sink) o["store"] = store::SinkHealthName(store_health);
   return json::serialize(o);
+}
+
+std::string ReasoningScope(const RequestContext& ctx) {
+  if (!ctx.caller) return {};
+  return ctx.caller->tenant + "/" + ctx.caller->key_prefix;
 }
 
 std::optional<std::int64_t> RequestCost(const RequestContext& ctx) {

@@ -105,6 +105,9 @@ struct GatewayOptions {
 // (docs/catalog.md), or nullopt while usage is unknown or the model is unpriced. Pure.
 std::optional<std::int64_t> RequestCost(const RequestContext& ctx);
 
+// The caller's scope in the ReasoningStore ("tenant/key prefix"; "" without a caller).
+std::string ReasoningScope(const RequestContext& ctx);
+
 class Gateway {
  public:
   // The gateway's own metric families (owned by the registry).
@@ -221,6 +224,7 @@ class Gateway {
   const net::Server* server_ = nullptr;
   StoreHooks store_;
   std::int64_t started_unix_;
+  ReasoningStore reasoning_;  // Anthropic thinking blocks between turns (reasoning_store.hpp)
 };
 
 

@@ -133,7 +133,9 @@ asio::awaitable<void> Gateway::ModelCall(net::Request& request, net::Responder& 
                                 .body_changed = body_changed,
                                 .upstream_model = route->upstream_model,
                                 .client_model = ctx.model,
-                                .stream = ctx.stream});
+                                .stream = ctx.stream,
+                                .reasoning = &reasoning_,
+                                .scope = ReasoningScope(ctx)});
   co_await Forward(out, ctx, *eligible, translator, ctx.stream, false);
 }
 

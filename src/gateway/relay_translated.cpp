@@ -107,6 +107,10 @@ asio::awaitable<void> Gateway::RelayTranslatedBody(net::Responder& out, RequestC
         co_return;
       }
       if (decoded->usage) TakeCanonicalUsage(*decoded->usage, ctx);
+      if (upstream == Dialect::kAnthropicMessages && !same) {
+        // Signed thinking the client cannot carry: kept for the turn that returns the tool results.
+        reasoning_.Remember(ReasoningScope(ctx), decoded->content);
+      }
       if (same) {
         client_body = std::move(*body);
       } else {
@@ -173,6 +177,9 @@ asio::awaitable<void> Gateway::RelayTranslatedStream(net::Responder& out, Reques
   std::string pending;
   bool saw_end = false;         // the message stopped, or the upstream sent its error event
   std::optional<core::Error> failure;
+  // An Anthropic stream to another dialect: its thinking blocks are remembered at the end.
+  std::optional<ReasoningCollector> collector;
+  if (upstream == Dialect::kAnthropicMessages && ctx.dialect != Dialect::kAnthropicMessages) collector.emplace();
 
   auto translate = [&](std::vector<dialect::StreamEvent>& batch) {
     if (restorer) restorer->Process(batch);
@@ -201,6 +208,9 @@ asio::awaitable<void> Gateway::RelayTranslatedStream(net::Responder& out, Reques
       return;
     }
     if (passthrough) net::AppendSseEvent(pending, event.data, event.type);
+    if (collector) {
+      for (const auto& ev : events) collector->Add(ev);  // as signed, before any rewrite
+    }
     translate(events);
   };
   auto feed = [&](std::string_view piece) {
@@ -241,6 +251,8 @@ asio::awaitable<void> Gateway::RelayTranslatedStream(net::Responder& out, Reques
       translate(events);
     }
     if (saw_end && !failure) {
+      // Remembered before the end reaches the client, which may send the next turn at once.
+      if (collector && collector->has_thinking()) reasoning_.Remember(ReasoningScope(ctx), collector->parts());
       bool recorded = co_await CommitBeforeEnd(out, ctx);  // strict: the end leaves once recorded
       if (!recorded) {
         ex.Abort();
