@@ -4,14 +4,19 @@
 # drives it with wrk for a few seconds, stops it, and prints total/requests (instructions are
 # counted only after the gateway listens, so start-up is left out).
 #
-#   bench/callgrind_profile.sh [chat|stream] [SECONDS]
+#   bench/callgrind_profile.sh [chat|stream|messages|messages-stream] [SECONDS]
 #
-# Needs build/release/{meridian,meridian-sim}, valgrind and wrk. Loopback only; every process
+# chat/stream: an OpenAI Chat client and an OpenAI Chat backend (the relay as received).
+# messages/messages-stream: an Anthropic Messages client of the same OpenAI Chat backend, so
+# every request, answer and stream event is translated; the difference is translation's cost.
+#
+# Needs build/release/{meridian,meridian-sim} (or BUILD_DIR=...), valgrind and wrk. Loopback only; every process
 # it starts is stopped by PID. The annotated profile is left in bench/results/callgrind.out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode="${1:-chat}"; secs="${2:-6}"
-bin=build/release/meridian; sim=build/release/meridian-sim
+build_dir="${BUILD_DIR:-build/release}"
+bin=$build_dir/meridian; sim=$build_dir/meridian-sim
 for b in "$bin" "$sim"; do [[ -x $b ]] || { echo "missing $b (make release)" >&2; exit 1; }; done
 work=$(mktemp -d); mkdir -p bench/results
 pids=()
@@ -35,10 +40,12 @@ auth: {keys: ["sk-bench"]}
 backends:
   - {id: sim, provider: simulator, base_url: "http://127.0.0.1:$sim_port/v1", models: [sim-small], tier: local}
 YAML
-stream=false; [[ $mode == stream ]] && stream=true
+stream=false; [[ $mode == *stream ]] && stream=true
+path=/v1/chat/completions; max_tokens=""
+[[ $mode == messages* ]] && { path=/v1/messages; max_tokens='"max_tokens":64,'; }
 cat >"$work/req.lua" <<LUA
 wrk.method = "POST"
-wrk.body = '{"model":"sim-small","stream":$stream,"messages":[{"role":"user","content":"Hello there"}]}'
+wrk.body = '{"model":"sim-small",$max_tokens"stream":$stream,"messages":[{"role":"user","content":"Hello there"}]}'
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer sk-bench"
 LUA
@@ -49,7 +56,7 @@ valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file=bench/results/
 gw_pid=$!; pids+=("$gw_pid")
 gw_port=$(wait_port "$work/gw.out")
 callgrind_control -i on "$gw_pid" >/dev/null 2>&1
-requests=$(wrk -t1 -c4 -d"${secs}s" -s "$work/req.lua" "http://127.0.0.1:$gw_port/v1/chat/completions" |
+requests=$(wrk -t1 -c4 -d"${secs}s" -s "$work/req.lua" "http://127.0.0.1:$gw_port$path" |
            awk '/requests in/{print $1}')
 kill -TERM "$gw_pid"; wait "$gw_pid" || true
 total=$(callgrind_annotate bench/results/callgrind.out 2>/dev/null | awk '/PROGRAM TOTALS/{gsub(",","",$1); print $1}')

@@ -18,6 +18,9 @@ packages=(
   libyaml-cpp-dev libfmt-dev libspdlog-dev libcli11-dev libsqlite3-dev
   libgtest-dev libgmock-dev libbenchmark-dev libhyperscan-dev libgoogle-perftools-dev valgrind
   libpcre2-dev
+  # The fuzz targets (scripts/fuzz.sh): libFuzzer needs clang; clang 14 (Debian's default) cannot
+  # compile libstdc++ 12's std::expected, 16 can (CMakeLists.txt, MERIDIAN_FUZZ).
+  clang-16 libclang-rt-16-dev
   nginx-light wrk openssl curl procps
   sqlite3  # the shell tests/integration/audit_cli.test.mjs tampers with the audit log through
 )

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 #include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/parser.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -1070,6 +1072,54 @@ void ParseRoot(Ctx& ctx, const YAML::Node& root, Config& config) {
   }
 }
 
+// Counts documents with an event pass that builds nothing.
+class NoEvents : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+// yaml-cpp 0.7 (Debian 12) never returns from YAML::LoadAll when a document starts with a ','
+// token: it yields empty documents without consuming it (jbeder/yaml-cpp#1040, fixed after
+// 0.8.0). The event pass below finds that case (more documents than the text has characters)
+// and reports where, so a file can never hang `serve` or `config check`. Found by fuzz/config_yaml.
+std::optional<int> StuckDocumentLine(std::string_view text) {
+  std::istringstream in{std::string(text)};
+  YAML::Parser parser(in);
+  NoEvents events;
+  std::size_t docs = 0;
+  try {
+    while (parser.HandleNextDocument(events)) {
+      if (++docs > text.size() + 1) {
+        // The first ',' that is not in a comment is where the parser stopped.
+        std::size_t line = 1;
+        bool comment = false;
+        for (char c : text) {
+          if (c == '\n') {
+            ++line;
+            comment = false;
+          } else if (c == '#') {
+            comment = true;
+          } else if (c == ',' && !comment) {
+            break;
+          }
+        }
+        return static_cast<int>(line);
+      }
+    }
+  } catch (const YAML::Exception&) {
+    // A syntax error: LoadAll reports it with its position.
+  }
+  return std::nullopt;
+}
+
 std::expected<Config, std::vector<ConfigIssue>> ParseWith(std::string_view yaml_text,
                                                           std::string_view file,
                                                           EnvLookup lookup) {
@@ -1079,8 +1129,15 @@ std::expected<Config, std::vector<ConfigIssue>> ParseWith(std::string_view yaml_
   Config config;
   config.source = std::string(file);
   try {
-    std::vector<YAML::Node> docs = YAML::LoadAll(std::string(yaml_text));
-    if (docs.empty() || (docs.size() == 1 && docs[0].IsNull())) {
+    std::vector<YAML::Node> docs;
+    if (auto stuck = StuckDocumentLine(yaml_text)) {
+      ctx.Error(*stuck, "", "YAML syntax error: unexpected ',' where a document should start");
+    } else {
+      docs = YAML::LoadAll(std::string(yaml_text));
+    }
+    if (!ctx.issues.empty()) {
+      // reported above
+    } else if (docs.empty() || (docs.size() == 1 && docs[0].IsNull())) {
       ctx.Error(0, "", "configuration is empty");
     } else if (docs.size() > 1) {
       ctx.Error(LineOf(docs[1]), "", "only one YAML document is allowed per file");

@@ -132,7 +132,7 @@ void DecodeBlock(Reader& r, const json::value& v, bool assistant, const Path& p,
     if (input == nullptr) {
       part.arguments = "{}";
     } else if (r.Object(*input, p.Member("input")) != nullptr) {
-      part.arguments = json::serialize(*input);
+      part.arguments = detail::Serialize(*input);
     }
     part.cache = ReadCache(r, *o, p);
     detail::CollectExtra(*o, {"type", "id", "name", "input", "cache_control"}, part.extra);

@@ -110,7 +110,7 @@ core::Result<void> StreamDecoder::Feed(std::string_view data, std::vector<Stream
       ev.text = Str(*b, "data");
     } else {
       ev.block = PartKind::kOpaque;
-      scratch_ = json::serialize(*b);
+      scratch_ = detail::Serialize(*b);
       ev.text = scratch_;
     }
   } else if (type == "content_block_stop") {

@@ -137,6 +137,21 @@ void JsonWriter::Value(const json::value& v) {
   }
 }
 
+std::string Serialize(const json::value& v) {
+  std::string out;
+  JsonWriter(out).Value(v);
+  return out;
+}
+
+std::string Serialize(const json::object& o) {
+  std::string out;
+  JsonWriter w(out);
+  w.BeginObject();
+  w.Members(o);
+  w.EndObject();
+  return out;
+}
+
 void JsonWriter::Members(const json::object& o) {
   for (const auto& kv : o) {
     Key(kv.key());

@@ -224,6 +224,11 @@ std::string GeminiPartPath(const Message& m, std::size_t j);
 // "tools[i].functionDeclarations[j]" (a declared function) / "tools[i]" (an opaque tool).
 std::string GeminiToolPath(const Tool& t, std::size_t canonical_index);
 
+// `v` as compact JSON text written by JsonWriter: unlike json::serialize, never NaN or Infinity
+// (the parser makes those of 0e99999 and 1e999), which are not JSON.
+std::string Serialize(const json::value& v);
+std::string Serialize(const json::object& o);
+
 // Standard base64 (with padding) of `bytes`.
 std::string Base64Encode(std::string_view bytes);
 

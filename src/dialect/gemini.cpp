@@ -243,7 +243,7 @@ void ResponseText(const json::object& response, ContentPart& result) {
       return;
     }
   }
-  result.content.push_back(ContentPart::Text(json::serialize(response)));
+  result.content.push_back(ContentPart::Text(detail::Serialize(response)));
 }
 
 struct RequestDecoder {
@@ -319,7 +319,7 @@ struct RequestDecoder {
       part.kind = PartKind::kToolUse;
       part.name = ReqStr(r, *fc, "name", fp);
       if (const json::value* args = field::Get(*fc, "args")) {
-        if (r.Object(*args, fp.Member("args")) != nullptr) part.arguments = json::serialize(*args);
+        if (r.Object(*args, fp.Member("args")) != nullptr) part.arguments = detail::Serialize(*args);
       } else {
         part.arguments = "{}";
       }
@@ -1555,6 +1555,9 @@ void ReadUsage(const json::object& u, Usage& out, bool keep_extra) {
     field::Leftovers(u, {"promptTokenCount", "candidatesTokenCount", "totalTokenCount",
                          "cachedContentTokenCount", "thoughtsTokenCount"},
                      out.extra);
+    // Kept as the integer it was counted as (300.0 → 300), so that writing it back subtracts
+    // the same amount from input_tokens (found by fuzz/gemini_response: not a fixpoint).
+    if (count("toolUsePromptTokenCount")) out.extra["toolUsePromptTokenCount"] = tool;
   } else if (tool != 0) {
     out.extra["toolUsePromptTokenCount"] = tool;
   }
@@ -1610,7 +1613,7 @@ void DecodeModelPart(Reader& r, const json::value& v, const Path& p, std::string
     part.kind = PartKind::kToolUse;
     part.name = ReqStr(r, *fc, "name", fp);
     if (const json::value* args = field::Get(*fc, "args")) {
-      if (r.Object(*args, fp.Member("args")) != nullptr) part.arguments = json::serialize(*args);
+      if (r.Object(*args, fp.Member("args")) != nullptr) part.arguments = detail::Serialize(*args);
     } else {
       part.arguments = "{}";
     }

@@ -173,7 +173,7 @@ core::Result<void> StreamDecoder::Feed(std::string_view data, std::vector<Stream
           args.index = start.index;
           args.block = PartKind::kToolUse;
           const json::value* a = fc->if_contains("args");
-          args.text = texts_.emplace_back(a != nullptr && a->is_object() ? json::serialize(*a)
+          args.text = texts_.emplace_back(a != nullptr && a->is_object() ? detail::Serialize(*a)
                                                                           : std::string("{}"));
           out.push_back(args);
           if (!sig.empty()) {
@@ -186,7 +186,7 @@ core::Result<void> StreamDecoder::Feed(std::string_view data, std::vector<Stream
           }
         } else {  // inlineData, executableCode, ...: relayed whole as an opaque block
           start.block = PartKind::kOpaque;
-          start.text = texts_.emplace_back(json::serialize(pv));
+          start.text = texts_.emplace_back(detail::Serialize(pv));
           out.push_back(start);
         }
         StreamEvent stop;

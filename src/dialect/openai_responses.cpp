@@ -128,6 +128,8 @@ void PrepareForeign(ChatRequest& req) {
     return m.role == Role::kAssistant && m.content.empty();
   });
   for (Tool& t : req.tools) StripExtras(t.extra, detail::ExtraScope::kTool);
+  // A Responses stream always ends with its usage (response.completed): ask for it.
+  if (req.stream) req.stream_include_usage = true;
 }
 
 // ---- request decoding --------------------------------------------------------------------
@@ -1305,7 +1307,8 @@ core::Result<ChatResponse> DecodeResponse(std::string_view body) {
   if (auto id = r.OptString(o, "id", root)) resp.id = *id;
   if (auto model = r.OptString(o, "model", root)) resp.model = *model;
   if (auto created = r.OptNumber(o, "created_at", root)) {
-    resp.created = static_cast<std::int64_t>(*created);
+    // In range only: converting a larger double (or an infinity) is undefined.
+    if (*created > -9.2e18 && *created < 9.2e18) resp.created = static_cast<std::int64_t>(*created);
   }
   const std::string_view status = r.OptString(o, "status", root).value_or("completed");
   if (status == "failed") {
@@ -1328,7 +1331,8 @@ core::Result<ChatResponse> DecodeResponse(std::string_view body) {
   const json::array* items = output ? r.Array(*output, root.Member("output")) : nullptr;
   if (r.ok() && items == nullptr) r.Fail(root.Member("output"), "missing");
   for (std::size_t i = 0; items != nullptr && i < items->size() && r.ok(); ++i) {
-    const Path ip = root.Member("output").At(i);
+    const Path output_path = root.Member("output");  // named: a Path refers to its parent
+    const Path ip = output_path.At(i);
     const json::object* item = r.Object((*items)[i], ip);
     if (item == nullptr) break;
     const std::string_view type = r.ReqString(*item, "type", ip);
@@ -1345,7 +1349,8 @@ core::Result<ChatResponse> DecodeResponse(std::string_view body) {
       detail::CollectExtra(*item, {"type", "id", "role", "content", "status"}, item_rest);
       const std::size_t first = resp.content.size();
       for (std::size_t j = 0; j < parts->size() && r.ok(); ++j) {
-        const Path pp = ip.Member("content").At(j);
+        const Path content_path = ip.Member("content");
+        const Path pp = content_path.At(j);
         const json::object* po = r.Object((*parts)[j], pp);
         if (po == nullptr) break;
         const std::string_view pt = r.ReqString(*po, "type", pp);

@@ -1,6 +1,9 @@
 // OpenAI Responses streams: typed SSE events → canonical events, canonical events → typed SSE
 // events (docs/dialects.md, "OpenAI Responses: streams").
 
+#include <cstdint>
+#include <utility>
+
 #include <boost/json/serialize.hpp>
 
 #include "dialect/openai_responses.hpp"
@@ -40,8 +43,17 @@ std::optional<std::int64_t> OptInt(const json::object* o, std::string_view key) 
   const json::value* v = o->if_contains(key);
   if (v == nullptr) return std::nullopt;
   if (v->is_int64()) return v->get_int64();
-  if (v->is_uint64()) return static_cast<std::int64_t>(v->get_uint64());
-  if (v->is_double()) return static_cast<std::int64_t>(v->get_double());
+  if (v->is_uint64()) {
+    const std::uint64_t u = v->get_uint64();
+    if (u > static_cast<std::uint64_t>(INT64_MAX)) return std::nullopt;
+    return static_cast<std::int64_t>(u);
+  }
+  if (v->is_double()) {
+    // Range first: converting an out-of-range double (or NaN) to an integer is undefined.
+    const double d = v->get_double();
+    if (!(d > -9.2e18 && d < 9.2e18)) return std::nullopt;
+    return static_cast<std::int64_t>(d);
+  }
   return std::nullopt;
 }
 
@@ -62,23 +74,45 @@ Usage ReadUsage(const json::object& u) {
 
 // An `error` event ({code, message, param}, or those inside an `error` member) or a failed
 // response's `error` ({code, message}).
-ApiError StreamError(const json::object& err) {
+// `read_type`: false for an `error` event itself, whose `type` is the event's ("error"): the
+// published ResponseErrorEvent has only code, message and param.
+ApiError StreamError(const json::object& err, bool read_type = true) {
   ApiError e;
   e.origin = Dialect::kOpenAiResponses;
   e.message = std::string(Str(&err, "message"));
-  e.type = std::string(Str(&err, "type"));
+  if (read_type) e.type = std::string(Str(&err, "type"));
   e.code = std::string(Str(&err, "code"));
   e.param = std::string(Str(&err, "param"));
-  if (e.code == "rate_limit_exceeded" || e.type == "requests" || e.type == "tokens") {
+  // No status in a stream: the mapping table's own pairs say what it would have been, as for
+  // Chat streams (rule E1): (type, code), then the type alone; without a type, the code as a
+  // code (invalid_api_key, not_found, timeout, ...) and then as a type (server_error, ...).
+  const bool typed = !e.type.empty();
+  e.cls = ErrorClass::kInternal;
+  bool found = false;
+  for (int pass = 0; pass < 2 && !found; ++pass) {
+    for (int c = 0; c < static_cast<int>(ErrorClass::kOther); ++c) {
+      const ErrorMapping& m = ErrorMappingFor(static_cast<ErrorClass>(c));
+      const bool hit = typed ? m.openai_type == e.type && (pass == 1 || m.openai_code == e.code)
+                       : pass == 0 ? !e.code.empty() && m.openai_code == e.code
+                                   : m.openai_type == e.code;
+      if (!hit) continue;
+      e.cls = m.cls;
+      found = true;
+      // A type in the code's place (what this codec's encoder writes when there is no code)
+      // is the type.
+      if (!typed && pass == 1) std::swap(e.type, e.code);
+      break;
+    }
+  }
+  if (e.code == "model_not_found") {
+    e.cls = ErrorClass::kNotFound;
+  } else if (e.code == "rate_limit_exceeded" || e.type == "tokens") {
     e.cls = ErrorClass::kRateLimited;
-  } else if (e.code == "insufficient_quota" || e.type == "insufficient_quota") {
+  } else if (e.code == "insufficient_quota") {
     e.cls = ErrorClass::kQuotaExceeded;
-  } else if (e.type == "invalid_request_error" || e.code == "invalid_prompt" ||
-             e.code == "context_length_exceeded" || e.code.starts_with("invalid_") ||
-             e.code.starts_with("image_")) {
+  } else if (!found && (e.code == "invalid_prompt" || e.code == "context_length_exceeded" ||
+                        e.code.starts_with("invalid_") || e.code.starts_with("image_"))) {
     e.cls = ErrorClass::kInvalidRequest;
-  } else {
-    e.cls = ErrorClass::kInternal;
   }
   if (e.type.empty()) e.type = ErrorMappingFor(e.cls).openai_type;
   e.status = ErrorMappingFor(e.cls).openai_status;
@@ -122,7 +156,7 @@ core::Result<void> StreamDecoder::Feed(std::string_view data, std::vector<Stream
   const std::string_view type = Str(ev, "type");
   if (type == "error") {
     const json::object* inner = Obj(ev, "error");
-    error_ = StreamError(inner != nullptr ? *inner : *ev);
+    error_ = inner != nullptr ? StreamError(*inner) : StreamError(*ev, false);
     StreamEvent e;
     e.kind = StreamEventKind::kError;
     e.error = &error_;

@@ -1087,3 +1087,20 @@ TEST_F(ConfigTest, AzureDeploymentsAndApiVersion) {
 
 }  // namespace
 }  // namespace meridian::config
+
+namespace meridian::config {
+namespace {
+
+// yaml-cpp 0.7 loops forever in LoadAll on a document starting with ',' (found by
+// fuzz/config_yaml): the loader reports it instead of hanging.
+TEST_F(ConfigTest, ADocumentStartingWithACommaIsAnErrorNotAHang) {
+  EXPECT_EQ(Issues(",\n"), std::vector<std::string>{"t.yaml:1: YAML syntax error: unexpected ',' where a document should start"});
+  EXPECT_EQ(Issues("# comment, with a comma\n\n ,x\n"),
+            std::vector<std::string>{"t.yaml:3: YAML syntax error: unexpected ',' where a document should start"});
+  // Commas inside flow collections and scalars are ordinary YAML.
+  Config c = Valid("backends:\n  - {id: a, provider: openai, models: [m1, m2], tier: cloud}\n");
+  EXPECT_EQ(c.backends.size(), 1u);
+}
+
+}  // namespace
+}  // namespace meridian::config

@@ -128,5 +128,16 @@ TEST(StripNullUsageTest, RefusesWhatItCannotDoSafely) {
   EXPECT_FALSE(StripNullUsage(content));
 }
 
+// Found by fuzz/json_scan.cpp: with the top-level member written with a space (upstream text is
+// not always compact), the one compact match was a nested member, and it was removed.
+TEST(StripNullUsageTest, LeavesANestedUsageMemberAlone) {
+  const std::string text = R"({"a":{"usage":null,"b":1}, "usage": null})";
+  std::string copy = text;
+  EXPECT_FALSE(StripNullUsage(copy));
+  EXPECT_EQ(copy, text);
+  std::string in_array = R"({"choices":[{"usage":null,"i":0}],"x":1, "usage": null})";
+  EXPECT_FALSE(StripNullUsage(in_array));
+}
+
 }  // namespace
 }  // namespace meridian::gateway
