@@ -136,10 +136,36 @@ core::Result<JsonScan> ScanJson(std::string_view text) {
   return parser.handler().result;
 }
 
+namespace {
+
+// Whether offset `at` of a JSON object text is directly inside the top-level object (depth 1,
+// outside any string): a nested "usage":null must not be taken for the top-level member.
+bool AtTopLevel(std::string_view text, std::size_t at) {
+  int depth = 0;
+  bool in_string = false;
+  for (std::size_t i = 0; i < at; ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      ++depth;
+    } else if (c == '}' || c == ']') {
+      --depth;
+    }
+  }
+  return depth == 1 && !in_string;
+}
+
+}  // namespace
+
 bool StripNullUsage(std::string& text) {
   constexpr std::string_view kMember = "\"usage\":null";
   auto at = text.find(kMember);
   if (at == std::string::npos || text.find(kMember, at + 1) != std::string::npos) return false;
+  if (!AtTopLevel(text, at)) return false;
   auto end = at + kMember.size();
   if (end < text.size() && text[end] == ',') {
     text.erase(at, kMember.size() + 1);  // "usage":null,  (not the last member)
