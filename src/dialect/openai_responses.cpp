@@ -1365,8 +1365,11 @@ core::Result<ChatResponse> DecodeResponse(std::string_view body) {
           part.text = r.ReqString(*po, "refusal", pp);
           detail::CollectExtra(*po, {"type", "refusal"}, part.extra);
         } else {
-          part.kind = PartKind::kOpaque;
-          part.raw = detail::Copy((*parts)[j]);
+          // An output message holds output_text and refusal parts only (the published
+          // OutputMessage schema). A part of another type cannot be told apart from a whole
+          // opaque output item when it is written back, so it is refused (found by fuzzing).
+          r.Fail(pp.Member("type"), "unknown output message content part '" + std::string(pt) + "'");
+          break;
         }
         resp.content.push_back(std::move(part));
       }

@@ -196,3 +196,20 @@ TEST(FuzzRegress, GeminiToolUseCountWrittenAsADoubleIsAFixpoint) {
 
 }  // namespace
 }  // namespace meridian::dialect
+
+namespace meridian::dialect {
+namespace {
+
+// A part of type "message" inside an output message was kept as an opaque part and written
+// back as a whole output item: the item lost its id on the first pass, or its refusal text.
+TEST(FuzzRegress, ResponsesOutputMessagePartsAreOutputTextOrRefusal) {
+  auto r = responses::DecodeResponse(
+      R"({"id":"r","object":"response","created_at":1,"status":"completed","model":"m","output":[)"
+      R"({"id":"msg_1","type":"message","role":"assistant","status":"completed",)"
+      R"("content":[{"type":"message","role":"assistant","content":[]}]}]})");
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().message, "output[0].content[0].type: unknown output message content part 'message'");
+}
+
+}  // namespace
+}  // namespace meridian::dialect
