@@ -199,6 +199,7 @@ struct OpenCall {
   std::string id;
   std::string name;
   bool answered = false;
+  int content = 0;  // index of the model content that made the call
 };
 
 // inlineData / fileData → an image or PDF part; false when the part must stay opaque (audio,
@@ -333,7 +334,7 @@ struct RequestDecoder {
       field::Leftovers(*fc, {"name", "args"}, inner);
       if (!inner.empty()) part.extra["functionCall"] = std::move(inner);
       field::Leftovers(*o, {"functionCall"}, part.extra);
-      calls.push_back(OpenCall{part.id, part.name, false});
+      calls.push_back(OpenCall{part.id, part.name, false, ci});
     } else if (data_key == "functionResponse") {
       if (side != Side::kUser) {
         r.Fail(p.Member("functionResponse"), "function responses belong in user contents");
@@ -345,7 +346,9 @@ struct RequestDecoder {
       part.kind = PartKind::kToolResult;
       const std::string_view name = ReqStr(r, *fr, "name", fp);
       if (!r.ok()) return;
-      // The call it answers: by id when it has one, else the earliest open call of that name.
+      // The call it answers: by id when it has one, else the earliest open call of that name in
+      // the latest model turn that has one (a user turn answers the turn just before it; an
+      // older call left unanswered must not take a newer call's result).
       OpenCall* call = nullptr;
       if (auto id = OptStr(r, *fr, "id", fp); id && !id->empty()) {
         for (auto& c : calls) {
@@ -356,11 +359,10 @@ struct RequestDecoder {
           return;
         }
       } else {
-        for (auto& c : calls) {
-          if (!c.answered && c.name == name) {
-            call = &c;
-            break;
-          }
+        for (auto it = calls.rbegin(); it != calls.rend(); ++it) {
+          if (it->answered || it->name != name) continue;
+          if (call != nullptr && it->content != call->content) break;
+          call = &*it;  // keeps moving to the earliest of that latest turn
         }
         if (call == nullptr) {
           r.Fail(fp.Member("name"),

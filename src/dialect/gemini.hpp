@@ -51,8 +51,8 @@ std::string TargetPath(std::string_view model, bool stream, std::string_view ver
 // from the target). Fails with kInvalidRequest naming the field
 // ("contents[1].parts[0]: unknown part"). Members the model does not cover are kept in the
 // `extra` objects (origin kGemini). Tool calls get deterministic ids ("call_<content>_<n>")
-// unless they carry one; each functionResponse is matched to the earliest unanswered call of
-// the same name (or to its id).
+// unless they carry one; each functionResponse is matched to its id, else to the earliest
+// unanswered call of the same name in the latest model turn that has one.
 core::Result<ChatRequest> DecodeRequest(const boost::json::object& body, const Target& target);
 core::Result<ChatRequest> DecodeRequest(std::string_view body, const Target& target);
 

@@ -213,3 +213,30 @@ TEST(FuzzRegress, ResponsesOutputMessagePartsAreOutputTextOrRefusal) {
 
 }  // namespace
 }  // namespace meridian::dialect
+
+namespace meridian::dialect {
+namespace {
+
+// A functionResponse without an id answered the earliest unanswered call of its name anywhere
+// in the history, so an old unanswered call took a newer call's result, and each re-encode
+// swapped them again. It now answers the latest model turn that has such a call.
+TEST(FuzzRegress, GeminiResponsesAnswerTheLatestTurnsCalls) {
+  gemini::Target target;
+  target.model = "gemini-2.5-flash";
+  auto r = gemini::DecodeRequest(
+      R"({"contents":[{"role":"user","parts":[{"text":"Weather?"}]},)"
+      R"({"role":"model","parts":[{"functionCall":{"name":"get_weather","args":{"city":"Paris"}}}]},)"
+      R"({"role":"user","parts":[{"text":"Never mind, Oslo."}]},)"
+      R"({"role":"model","parts":[{"functionCall":{"name":"get_weather","args":{"city":"Oslo"}}}]},)"
+      R"({"role":"user","parts":[{"functionResponse":{"name":"get_weather","response":{"output":"sunny"}}}]}]})",
+      target);
+  ASSERT_TRUE(r) << r.error().message;
+  const Message& result = r->messages.back();
+  ASSERT_EQ(result.role, Role::kTool);
+  ASSERT_EQ(result.content.size(), 1u);
+  // The Oslo call (content 3, the latest model turn) is the one answered.
+  EXPECT_EQ(result.content[0].id, "call_3_0");
+}
+
+}  // namespace
+}  // namespace meridian::dialect
