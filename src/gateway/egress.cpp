@@ -122,6 +122,15 @@ core::Result<std::string> RequestTranslator::SameDialectBody(const Backend& back
   bool model_differs = in_.upstream_model != in_.client_model;
   switch (in_.client) {
     case Dialect::kGemini:
+      if (in_.api == Api::kGeminiCountTokens) {
+        // The body was unwrapped for decoding (model_call.cpp); countTokens takes a whole request
+        // as generateContentRequest, whichever form the client used.
+        json::object request = body;
+        request["model"] = "models/" + std::string(in_.upstream_model);
+        json::object wrapped;
+        wrapped["generateContentRequest"] = std::move(request);
+        return json::serialize(wrapped);
+      }
       // The model is in the path; the body has nothing the gateway changes.
       return in_.body_changed ? json::serialize(body) : in_.raw;
     case Dialect::kOpenAiChat: {

@@ -283,6 +283,21 @@ describe('token counting', () => {
     assert.equal((await captured()).length, 0);
   });
 
+  test('Gemini countTokens against a Gemini backend goes up as a whole generateContentRequest', async () => {
+    await clearCaptured();
+    const res = await readAll(await fetch(`${gw.url}/v1beta/models/gemini-sim:countTokens`, {
+      method: 'POST', headers: { 'Content-Type': 'application/json', 'x-goog-api-key': TEST_KEY },
+      body: JSON.stringify({ contents: [{ role: 'user', parts: [{ text: PROMPT }] }] }),
+    }));
+    assert.equal(res.status, 200, res.text);
+    assert.ok(Number.isInteger(res.json.totalTokens) && res.json.totalTokens > 0, res.text);
+    const reqs = await captured();
+    assert.equal(reqs[0].path, '/v1beta/models/gemini-sim:countTokens');
+    const sent = JSON.parse(reqs[0].body);
+    assert.equal(sent.generateContentRequest.model, 'models/gemini-sim');
+    assert.equal(sent.generateContentRequest.contents[0].parts[0].text, PROMPT);
+  });
+
   test('Gemini countTokens against an Anthropic backend answers totalTokens', async () => {
     const res = await readAll(await fetch(`${gw.url}/v1beta/models/claude-sim:countTokens`, {
       method: 'POST', headers: { 'Content-Type': 'application/json', 'x-goog-api-key': TEST_KEY },

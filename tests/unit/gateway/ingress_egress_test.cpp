@@ -302,5 +302,21 @@ TEST(EgressTest, EmbeddingsAndTokenCountsOnlyWhereTheDialectHasThem) {
   EXPECT_EQ(sent.at("generateContentRequest").at("contents").at(0).at("parts").at(0).at("text"), "hi");
 }
 
+TEST(EgressTest, GeminiCountTokensToAGeminiBackendSendsAWholeRequest) {
+  auto gemini = OneBackend(MakeBackend("g", "gemini", config::WireDialect::kGemini));
+  // What model_call.cpp hands on: the client's contents (unwrapped if it sent
+  // generateContentRequest), with a systemInstruction countTokens only takes inside a request.
+  json::object body = Body(R"({"contents":[{"role":"user","parts":[{"text":"hi"}]}],"systemInstruction":{"parts":[{"text":"be brief"}]}})");
+  RequestTranslator t({.client = dialect::Dialect::kGemini, .api = Api::kGeminiCountTokens, .body = &body,
+                       .raw = {}, .body_changed = true, .upstream_model = "m1", .client_model = "m1"});
+  auto call = t.For(*gemini->backends().front());
+  ASSERT_TRUE(call) << call.error().message;
+  EXPECT_FALSE(call->translated);
+  EXPECT_EQ(call->path, "/models/m1:countTokens");
+  EXPECT_EQ(json::parse(call->body),
+            json::parse(R"({"generateContentRequest":{"contents":[{"role":"user","parts":[{"text":"hi"}]}],)"
+                        R"("systemInstruction":{"parts":[{"text":"be brief"}]},"model":"models/m1"}})"));
+}
+
 }  // namespace
 }  // namespace meridian::gateway
