@@ -1244,7 +1244,13 @@ void WriteUsage(JsonWriter& w, const Usage& u, bool same_dialect) {
   w.Key("input_tokens_details");
   w.BeginObject();
   w.Int("cached_tokens", u.cache_read_tokens.value_or(0));
-  if (u.cache_write_tokens) w.Int("cache_write_tokens", *u.cache_write_tokens);
+  // ResponseUsage requires cache_write_tokens; an answer from a dialect that does not report
+  // cache writes (OpenAI Chat, Gemini: no separate write) states 0 (rule U1).
+  if (u.cache_write_tokens) {
+    w.Int("cache_write_tokens", *u.cache_write_tokens);
+  } else if (!same_dialect) {
+    w.Int("cache_write_tokens", 0);
+  }
   if (id != nullptr) w.Members(*id);
   w.EndObject();
   w.Int("output_tokens", u.output_tokens);
