@@ -53,8 +53,9 @@ struct EncodeOptions {
 // Canonical → an upstream request body. Fails with kInvalidRequest naming the field as the
 // origin's client wrote it (e.g. "stop: not supported by OpenAI Responses"). A request from
 // another dialect is sent with `store: false` (nothing is kept upstream, as in Chat Completions
-// and Anthropic) and, when it asks for reasoning, `include: ["reasoning.encrypted_content"]` so
-// reasoning can be handed back on the next turn.
+// and Anthropic). `include: ["reasoning.encrypted_content"]` is not written yet, so reasoning
+// items of such a client cannot be handed back on the next turn (docs/dialects.md, "Known
+// limitations").
 core::Result<std::string> EncodeRequest(const ChatRequest& request,
                                         const EncodeOptions& options = {});
 
