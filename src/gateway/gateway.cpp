@@ -41,17 +41,6 @@ core::Error Invalid(std::string message, std::string param = {}) {
   return core::Fail(ErrorCode::kInvalidRequest, std::move(message), std::move(param)).error();
 }
 
-// The token of an "Authorization: Bearer <token>" value (scheme case-insensitive), or nullopt
-// when the header is absent, uses another scheme or carries an empty token.
-std::optional<std::string_view> BearerToken(std::string_view authorization) {
-  constexpr std::string_view kBearer = "Bearer ";
-  if (authorization.size() <= kBearer.size() ||
-      !boost::beast::iequals(authorization.substr(0, kBearer.size()), kBearer)) {
-    return std::nullopt;
-  }
-  return authorization.substr(kBearer.size());
-}
-
 // Appends `text` as a JSON string literal (quotes, backslashes and control bytes escaped).
 void AppendJsonString(std::string& out, std::string_view text) {
   out.push_back('"');

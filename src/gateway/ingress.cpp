@@ -13,6 +13,19 @@ using dialect::Dialect;
 
 namespace {
 
+// The value of query parameter `name`, undecoded.
+std::optional<std::string_view> QueryParam(std::string_view query, std::string_view name) {
+  while (!query.empty()) {
+    auto amp = query.find('&');
+    std::string_view item = query.substr(0, amp);
+    auto eq = item.find('=');
+    if (eq != std::string_view::npos && item.substr(0, eq) == name) return item.substr(eq + 1);
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return std::nullopt;
+}
+
 // "{model}:{method}" after a Gemini "models/" prefix.
 std::optional<ApiRoute> MatchGemini(std::string_view path, std::string_view query) {
   std::string_view rest;
@@ -34,35 +47,13 @@ std::optional<ApiRoute> MatchGemini(std::string_view path, std::string_view quer
     route.metric_route = "generate_content";
     route.stream = method == "streamGenerateContent";
     // Only the SSE form of a stream is served (without alt=sse Google streams one JSON array).
-    route.sse = false;
-    std::string_view q = query;
-    while (!q.empty()) {
-      auto amp = q.find('&');
-      std::string_view item = q.substr(0, amp);
-      if (item == "alt=sse") route.sse = true;
-      if (amp == std::string_view::npos) break;
-      q.remove_prefix(amp + 1);
-    }
-    if (!route.stream) route.sse = true;
+    route.sse = !route.stream || QueryParam(query, "alt") == "sse";
     return route;
   }
   if (method == "countTokens") {
     route.api = Api::kGeminiCountTokens;
     route.metric_route = "count_tokens";
     return route;
-  }
-  return std::nullopt;
-}
-
-// The value of query parameter `name`, undecoded.
-std::optional<std::string_view> QueryParam(std::string_view query, std::string_view name) {
-  while (!query.empty()) {
-    auto amp = query.find('&');
-    std::string_view item = query.substr(0, amp);
-    auto eq = item.find('=');
-    if (eq != std::string_view::npos && item.substr(0, eq) == name) return item.substr(eq + 1);
-    if (amp == std::string_view::npos) break;
-    query.remove_prefix(amp + 1);
   }
   return std::nullopt;
 }
@@ -111,18 +102,23 @@ std::optional<ApiRoute> MatchApiRoute(std::string_view target) {
   return std::nullopt;
 }
 
+std::optional<std::string_view> BearerToken(std::string_view authorization) {
+  constexpr std::string_view kScheme = "bearer ";
+  if (authorization.size() <= kScheme.size() ||
+      !boost::beast::iequals(authorization.substr(0, kScheme.size()), kScheme)) {
+    return std::nullopt;
+  }
+  std::string_view token = authorization.substr(kScheme.size());
+  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+  while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
+  if (token.empty()) return std::nullopt;
+  return token;
+}
+
 std::optional<std::string_view> ClientKey(const net::Request& request) {
   std::string_view auth = request[boost::beast::http::field::authorization];
-  if (!auth.empty()) {
-    // "Bearer <key>", scheme case-insensitive, one or more spaces.
-    if (auth.size() > 7 && boost::beast::iequals(auth.substr(0, 7), "bearer ")) {
-      std::string_view key = auth.substr(7);
-      while (!key.empty() && key.front() == ' ') key.remove_prefix(1);
-      while (!key.empty() && key.back() == ' ') key.remove_suffix(1);
-      if (!key.empty()) return key;
-    }
-    return std::nullopt;  // an Authorization header in another scheme is no key
-  }
+  // An Authorization header in another scheme is no key (no fall-through to the others).
+  if (!auth.empty()) return BearerToken(auth);
   for (std::string_view header : {"x-api-key", "x-goog-api-key"}) {
     std::string_view key = request[header];
     if (!key.empty()) return key;

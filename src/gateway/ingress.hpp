@@ -40,6 +40,10 @@ struct ApiRoute {
 // Gemini paths are matched under /v1beta/ and /v1/ ("models/" then "{model}:{method}").
 std::optional<ApiRoute> MatchApiRoute(std::string_view target);
 
+// The token of an "Authorization: Bearer <token>" value (scheme case-insensitive, surrounding
+// spaces ignored), or nullopt when the value is empty, uses another scheme or has no token.
+std::optional<std::string_view> BearerToken(std::string_view authorization);
+
 // The client's key, wherever its SDK puts it: `Authorization: Bearer` (OpenAI), `x-api-key`
 // (Anthropic), `x-goog-api-key` or a `key` query parameter (Gemini). nullopt when none is
 // present; an empty optional value is never returned.

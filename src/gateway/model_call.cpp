@@ -164,10 +164,9 @@ asio::awaitable<void> Gateway::CountTokens(net::Request& request, net::Responder
     co_return;
   }
   ctx.upstream_model = route->upstream_model;
-  bool body_changed = true;  // max_tokens was added and removed: serialise again
-  auto eligible = co_await ApplyPolicy(request, out, ctx, *route, body, body_changed);
+  bool policy_changed = false;
+  auto eligible = co_await ApplyPolicy(request, out, ctx, *route, body, policy_changed);
   if (!eligible) co_return;
-  body_changed = true;
   // Only Anthropic and Gemini backends count tokens; the others are left out of this request.
   std::vector<Backend*> counting;
   for (Backend* b : *eligible) {
@@ -193,7 +192,7 @@ asio::awaitable<void> Gateway::CountTokens(net::Request& request, net::Responder
                                 .api = ctx.api,
                                 .body = &body,
                                 .raw = {},
-                                .body_changed = body_changed,
+                                .body_changed = true,  // unwrapped or given max_tokens: never the raw bytes
                                 .upstream_model = route->upstream_model,
                                 .client_model = ctx.model});
   co_await Forward(out, ctx, counting, translator, false, false);

@@ -94,6 +94,15 @@ TEST(IngressTest, ClientKeyFromEachSdksPlace) {
   EXPECT_FALSE(ClientKey(RequestWith("/v1/messages", {})));
 }
 
+TEST(IngressTest, BearerTokenIsTheOneParserForClientAndAdminKeys) {
+  EXPECT_EQ(BearerToken("Bearer adm-1"), "adm-1");
+  EXPECT_EQ(BearerToken("BEARER  adm-1 "), "adm-1");
+  EXPECT_FALSE(BearerToken("Bearer"));
+  EXPECT_FALSE(BearerToken("Bearer    "));
+  EXPECT_FALSE(BearerToken("Basic YWxhZGRpbjpvcGVuc2VzYW1l"));
+  EXPECT_FALSE(BearerToken(""));
+}
+
 TEST(IngressTest, ErrorsAreWrittenInTheClientsDialect) {
   core::Error e = core::Fail(core::ErrorCode::kInvalidRequest, "messages: required", "messages").error();
   ErrorReply openai = RenderError(Dialect::kOpenAiChat, e);
