@@ -7,6 +7,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cctype>
 #include <cerrno>
 #include <cstdio>
@@ -921,8 +922,153 @@ ParsedBackend ParseBackend(Ctx& ctx, const YAML::Node& node, const std::string& 
   return pb;
 }
 
+
+// ---------------------------------------------------------------------------------------------
+// Routing (docs/routing.md, "Configuration").
+
+constexpr std::string_view kStrategyNames[] = {"p2c", "power-of-two", "cheapest", "fastest",
+                                               "weighted", "least-busy", "priority"};
+
+// A number in [0, 1] ("0.3"). Reports and returns nullopt otherwise.
+std::optional<double> ReadFraction(Ctx& ctx, const Entry& e) {
+  auto s = ReadString(ctx, e, "a number between 0 and 1");
+  if (!s) return std::nullopt;
+  double v = 0;
+  auto [ptr, ec] = std::from_chars(s->data(), s->data() + s->size(), v);
+  if (ec != std::errc() || ptr != s->data() + s->size() || !(v >= 0.0 && v <= 1.0)) {
+    ctx.Error(e.Line(), e.path, fmt::format("expected a number between 0 and 1, got '{}'", *s));
+    return std::nullopt;
+  }
+  return v;
+}
+
+// The routing fields shared by the `routing` section and an alias's map ("strategy",
+// "max_attempts", "deadline", "open_breakers", "latency_goal", "hedge", "weights"); each
+// present one overrides `out`.
+void ReadRoutingFields(Ctx& ctx, const Fields& f, const std::vector<ParsedBackend>& backends,
+                       RoutingConfig& out) {
+  if (const Entry* e = f.Get("strategy")) {
+    if (auto s = ReadNonEmpty(ctx, *e)) {
+      if (std::find(std::begin(kStrategyNames), std::end(kStrategyNames), *s) == std::end(kStrategyNames)) {
+        ctx.Error(e->Line(), e->path,
+                  fmt::format("unknown strategy '{}'; expected one of p2c, cheapest, fastest, weighted, "
+                              "least-busy, priority",
+                              *s));
+      } else {
+        out.strategy = *s == "power-of-two" ? "p2c" : *s;
+      }
+    }
+  }
+  if (const Entry* e = f.Get("max_attempts")) {
+    if (auto v = ReadUint(ctx, *e, 1, 16)) out.max_attempts = static_cast<unsigned>(*v);
+  }
+  if (const Entry* e = f.Get("deadline")) {
+    if (auto v = ReadDuration(ctx, *e)) out.deadline = *v;
+  }
+  if (const Entry* e = f.Get("open_breakers")) {
+    if (auto s = ReadNonEmpty(ctx, *e)) {
+      if (*s == "exclude" || *s == "last") {
+        out.exclude_open = *s == "exclude";
+      } else {
+        ctx.Error(e->Line(), e->path, fmt::format("expected 'last' or 'exclude', got '{}'", *s));
+      }
+    }
+  }
+  if (const Entry* e = f.Get("latency_goal")) {
+    if (auto s = ReadNonEmpty(ctx, *e)) {
+      if (*s == "ttft" || *s == "total") {
+        out.latency_total = *s == "total";
+      } else {
+        ctx.Error(e->Line(), e->path, fmt::format("expected 'ttft' or 'total', got '{}'", *s));
+      }
+    }
+  }
+  if (const Entry* e = f.Get("hedge")) {
+    if (auto v = ReadBool(ctx, *e)) out.hedge = *v;
+  }
+  if (const Entry* e = f.Get("weights")) {
+    if (IsMapSection(ctx, *e)) {
+      out.weights.clear();
+      for (auto it = e->value.begin(); it != e->value.end(); ++it) {
+        const YAML::Node key = it->first;
+        int line = LineOf(key);
+        if (!key.IsScalar()) {
+          ctx.Error(line, e->path, "backend ids must be plain strings");
+          continue;
+        }
+        std::string field = Join(e->path, key.Scalar());
+        bool known = std::any_of(backends.begin(), backends.end(),
+                                 [&](const ParsedBackend& pb) { return pb.config.id == key.Scalar(); });
+        if (!known) {
+          ctx.Error(line, field, fmt::format("no backend has the id '{}'", key.Scalar()));
+          continue;
+        }
+        Entry w{key.Scalar(), key, it->second, field, line};
+        if (auto v = ReadUint(ctx, w, 0, 1'000'000)) out.weights.emplace_back(key.Scalar(), static_cast<unsigned>(*v));
+      }
+    }
+  }
+}
+
+void ParseRouting(Ctx& ctx, const Entry& section, const std::vector<ParsedBackend>& backends, RoutingConfig& out) {
+  if (!IsMapSection(ctx, section)) return;
+  Fields f(ctx, section.value, section.path,
+           {"strategy", "max_attempts", "deadline", "open_breakers", "latency_goal", "hedge", "weights"});
+  ReadRoutingFields(ctx, f, backends, out);
+}
+
+bool ServedBySome(const std::vector<ParsedBackend>& backends, std::string_view model) {
+  return std::any_of(backends.begin(), backends.end(), [&](const ParsedBackend& pb) {
+    const auto& models = pb.config.models;
+    return std::find(models.begin(), models.end(), model) != models.end();
+  });
+}
+
+std::optional<QualityConfig> ParseQuality(Ctx& ctx, const Entry& section, const std::vector<ParsedBackend>& backends,
+                                          bool models_complete) {
+  if (!IsMapSection(ctx, section)) return std::nullopt;
+  Fields f(ctx, section.value, section.path, {"weak", "model", "threshold", "strong_share"});
+  QualityConfig q;
+  bool ok = true;
+  if (const Entry* e = f.Get("weak")) {
+    if (auto s = ReadNonEmpty(ctx, *e)) {
+      q.weak = *s;
+      if (models_complete && !ServedBySome(backends, q.weak)) {
+        ctx.Error(e->Line(), e->path, fmt::format("no backend serves model '{}'", q.weak));
+        ok = false;
+      }
+    } else {
+      ok = false;
+    }
+  } else {
+    ctx.Error(section.Line(), section.path + ".weak", "required: the cheaper model id");
+    ok = false;
+  }
+  if (const Entry* e = f.Get("model")) {
+    if (auto s = ReadNonEmpty(ctx, *e)) q.model_file = *s; else ok = false;
+  } else {
+    ctx.Error(section.Line(), section.path + ".model", "required: the quality router's model file");
+    ok = false;
+  }
+  const Entry* threshold = f.Get("threshold");
+  const Entry* share = f.Get("strong_share");
+  if (threshold && share) {
+    ctx.Error(share->Line(), share->path, "set either threshold or strong_share, not both");
+    ok = false;
+  } else if (threshold) {
+    q.threshold = ReadFraction(ctx, *threshold);
+    ok = ok && q.threshold.has_value();
+  } else if (share) {
+    q.strong_share = ReadFraction(ctx, *share);
+    ok = ok && q.strong_share.has_value();
+  }
+  if (!ok) return std::nullopt;
+  return q;
+}
+
 void ParseAliases(Ctx& ctx, const Entry& section, const std::vector<ParsedBackend>& backends,
-                  bool models_complete, std::vector<AliasConfig>& out) {
+                  bool models_complete, const RoutingConfig& defaults,
+                  std::vector<AliasConfig>& out) {
   if (!IsMapSection(ctx, section)) return;
   std::set<std::string> seen;
   for (auto it = section.value.begin(); it != section.value.end(); ++it) {
@@ -943,7 +1089,25 @@ void ParseAliases(Ctx& ctx, const Entry& section, const std::vector<ParsedBacken
       continue;
     }
     Entry e{name, key, it->second, field, line};
-    auto target = ReadNonEmpty(ctx, e);
+    AliasConfig alias{name, {}, defaults, std::nullopt, field, line};
+    std::optional<std::string> target;
+    if (e.value.IsMap()) {
+      // The long form: {target, <routing fields>, quality}.
+      Fields af(ctx, e.value, field, {"target", "strategy", "max_attempts", "deadline", "open_breakers",
+                                      "latency_goal", "hedge", "weights", "quality"});
+      ReadRoutingFields(ctx, af, backends, alias.routing);
+      if (const Entry* t = af.Get("target")) {
+        target = ReadNonEmpty(ctx, *t);
+      } else {
+        ctx.Error(line, field + ".target", "required: the model id the alias stands for");
+      }
+      if (const Entry* q = af.Get("quality")) {
+        alias.quality = ParseQuality(ctx, *q, backends, models_complete);
+        if (!alias.quality) continue;
+      }
+    } else {
+      target = ReadNonEmpty(ctx, e);
+    }
     if (!target) continue;
     bool clash = false;
     for (const ParsedBackend& pb : backends) {
@@ -978,14 +1142,16 @@ void ParseAliases(Ctx& ctx, const Entry& section, const std::vector<ParsedBacken
                fmt::format("alias '{}' points to model '{}', which only disabled backends serve ({})",
                            name, *target, ids));
     }
-    out.push_back(AliasConfig{name, *target});
+    alias.target = *target;
+    out.push_back(std::move(alias));
   }
 }
 
 void ParseRoot(Ctx& ctx, const YAML::Node& root, Config& config) {
   Fields f(ctx, root, "",
            {"state_dir", "store", "server", "auth", "admin", "upstream_defaults", "backends", "aliases",
-            "policies", "catalog"});
+            "routing", "policies", "catalog", "replay"});
+  // `replay` is read by `meridian replay` only (docs/replay.md); the gateway ignores it.
   // Interpreted by the policy module (policy::CompileConfigPolicy); kept raw here.
   if (const Entry* e = f.Get("policies")) config.policies = e->value;
   if (const Entry* e = f.Get("state_dir")) {
@@ -1053,8 +1219,9 @@ void ParseRoot(Ctx& ctx, const YAML::Node& root, Config& config) {
 
   bool models_complete = std::all_of(parsed.begin(), parsed.end(),
                                      [](const ParsedBackend& pb) { return pb.models_ok; });
+  if (const Entry* e = f.Get("routing")) ParseRouting(ctx, *e, parsed, config.routing);
   if (const Entry* e = f.Get("aliases")) {
-    ParseAliases(ctx, *e, parsed, models_complete, config.aliases);
+    ParseAliases(ctx, *e, parsed, models_complete, config.routing, config.aliases);
   }
 
   for (ParsedBackend& pb : parsed) {

@@ -92,9 +92,39 @@ struct BackendConfig {
   int line = 0;                             // line of this entry in the file, for later errors
 };
 
+// How the router orders the eligible backends of one model (docs/routing.md). The top-level
+// `routing` section sets the defaults; an alias may override any field for its requests.
+struct RoutingConfig {
+  // p2c (power-of-two choices over EWMA load, the default), cheapest, fastest, weighted,
+  // least-busy, priority (configuration order). Validated here by name; route::ParseStrategy
+  // reads it.
+  std::string strategy = "p2c";
+  unsigned max_attempts = 3;                // attempts per request, the first included (1..16)
+  Millis deadline{0};                       // one deadline over all attempts; 0 = none beyond
+                                            // each attempt's own upstream timeouts
+  bool exclude_open = false;                // open_breakers: exclude (true) or last (false, default)
+  bool latency_total = false;               // fastest by predicted total latency, not TTFT
+  bool hedge = false;                       // latency-critical: hedge a slow first attempt
+  std::vector<std::pair<std::string, unsigned>> weights;  // backend id -> weight (weighted)
+};
+
+// The learned quality router of one alias (docs/quality_router.md): per request it predicts
+// whether the cheaper `weak` model is good enough; if not, the alias's target (the strong
+// model) serves it.
+struct QualityConfig {
+  std::string weak;                         // a model id some backend serves
+  std::string model_file;                   // the router's model file; relative to the config's folder
+  std::optional<double> threshold;          // send to strong when the score >= threshold
+  std::optional<double> strong_share;       // or: the threshold calibrated for this share (0..1)
+};
+
 struct AliasConfig {
   std::string name;                         // what clients send as "model"
   std::string target;                       // a model id served by some backend
+  RoutingConfig routing;                    // the top-level routing with this alias's overrides
+  std::optional<QualityConfig> quality;
+  std::string path;                         // "aliases.fast", for later messages
+  int line = 0;
 };
 
 // One static client key and what Meridian knows about whoever holds it. In the file an entry
@@ -157,6 +187,7 @@ struct Config {
   std::vector<BackendConfig> backends;      // only enabled backends (requires_env satisfied)
   std::vector<std::string> disabled_backends;  // ids skipped because requires_env was unset
   std::vector<AliasConfig> aliases;
+  RoutingConfig routing;                    // defaults for every model (aliases may override)
   // The raw `policies` list (docs/policy.md), or a null node; compiled and validated by
   // policy::CompileConfigPolicy, not here.
   YAML::Node policies;

@@ -15,6 +15,7 @@
 #include "catalog/cost.hpp"
 #include "gateway/http_error.hpp"
 #include "gateway/policy_stage.hpp"
+#include "gateway/relay_util.hpp"
 #include "gateway/request_body.hpp"
 
 namespace meridian::gateway {
@@ -66,7 +67,8 @@ Gateway::Gateway(std::shared_ptr<const Snapshot> snapshot, telemetry::Registry& 
       access_log_(access_log),
       options_(options),
       started_unix_(std::chrono::duration_cast<std::chrono::seconds>(
-                        std::chrono::system_clock::now().time_since_epoch()).count()) {
+                        std::chrono::system_clock::now().time_since_epoch()).count()),
+      stats_(options.route_stats) {
   auto& m = metrics_;
   m.requests = Registered(registry.AddCounter("meridian_requests_total",
                                               "Requests answered, by route, status and backend.",
@@ -83,6 +85,11 @@ Gateway::Gateway(std::shared_ptr<const Snapshot> snapshot, telemetry::Registry& 
   m.attempts = Registered(registry.AddCounter("meridian_upstream_attempts_total",
                                               "Upstream attempts by backend and outcome.",
                                               {"backend", "outcome"}));
+  m.retries = Registered(registry.AddCounter(
+      "meridian_retries_total",
+      "Attempts given up for the next backend of the plan before any byte reached the client, by the "
+      "backend that failed and why (connect, timeout, status_429, status_503, ...).",
+      {"backend", "reason"}));
   auto in_flight = [this](telemetry::Emit emit) {
     emit({}, server_ ? static_cast<double>(server_->in_flight()) : 0.0);
   };
@@ -117,6 +124,30 @@ Gateway::Gateway(std::shared_ptr<const Snapshot> snapshot, telemetry::Registry& 
                                   {"backend", "connection"}, exchanges));
   check(registry.AddCallbackGauge("meridian_backend_healthy", "1 if the backend is in rotation.", {"backend"},
                                   healthy));
+  // The router's view of each backend × model it has routed to (route/stats.hpp).
+  auto breaker = [this](telemetry::Emit emit) {
+    const auto now = Clock::now();
+    stats_.ForEach([&](std::string_view backend, std::string_view model, route::LiveStats& stats) {
+      const route::StatsView view = stats.View(now);
+      emit({backend, model, route::BreakerStateName(view.breaker)}, 1.0);
+    });
+  };
+  auto routed = [this](telemetry::Emit emit) {
+    const auto now = Clock::now();
+    stats_.ForEach([&](std::string_view backend, std::string_view model, route::LiveStats& stats) {
+      const route::StatsView view = stats.View(now);
+      std::string_view b = backend, m = model;
+      emit({b, m, "in_flight"}, static_cast<double>(view.in_flight));
+      emit({b, m, "latency_ewma_seconds"}, view.latency_ms / 1000.0);
+      emit({b, m, "ttft_ewma_seconds"}, view.ttft_ms / 1000.0);
+      emit({b, m, "error_rate_ewma"}, view.error_rate);
+    });
+  };
+  check(registry.AddCallbackGauge("meridian_breaker_state",
+                                  "Circuit breaker of each backend × model the router has used: 1 for its current state.",
+                                  {"backend", "model", "state"}, breaker));
+  check(registry.AddCallbackGauge("meridian_route_stats", "The router's live statistics per backend × model.",
+                                  {"backend", "model", "stat"}, routed));
 }
 
 net::Response Gateway::MakeResponse(RequestContext& ctx, http::status status, std::string body,
@@ -156,10 +187,9 @@ asio::awaitable<void> Gateway::ReplyError(net::Responder& out, RequestContext& c
   if (error.code == ErrorCode::kUnauthorized) res.set(http::field::www_authenticate, "Bearer");
   if (error.code == ErrorCode::kMethodNotAllowed && !error.param.empty()) res.set(http::field::allow, error.param);
   if (ctx.backend && ctx.attempts > 0) {
-    // An error after an upstream attempt says which backend it concerns, like a relayed one.
-    res.set("x-meridian-backend", ctx.backend->id());
-    res.set("x-meridian-provider", ctx.backend->config().provider);
-    res.set("x-meridian-attempts", std::to_string(ctx.attempts));
+    // An error after an upstream attempt says which backend it concerns and what the policy
+    // stage replaced, like a relayed one.
+    AddMeridianHeaders(res, ctx);
   }
   co_await Reply(out, ctx, std::move(res));
 }
@@ -550,6 +580,7 @@ asio::awaitable<void> Gateway::ChatCompletions(net::Request& request, net::Respo
     co_return;
   }
   ctx.upstream_model = route->upstream_model;
+  ctx.routing = route->routing;
   bool body_changed = false;
   auto eligible = co_await ApplyPolicy(request, out, ctx, *route, body, body_changed);
   if (!eligible) co_return;
@@ -590,6 +621,7 @@ asio::awaitable<void> Gateway::Embeddings(net::Request& request, net::Responder&
     co_return;
   }
   ctx.upstream_model = route->upstream_model;
+  ctx.routing = route->routing;
   bool body_changed = false;
   auto eligible = co_await ApplyPolicy(request, out, ctx, *route, body, body_changed);
   if (!eligible) co_return;
@@ -824,7 +856,7 @@ std::unique_ptr<store::PendingRecord> Gateway::BuildRecords(const RequestContext
     d.eligible = ctx.policy->eligible;
     for (const auto& x : ctx.policy->excluded) d.excluded.push_back({x.backend, x.rule + ": " + x.reason});
   }
-  for (const Backend* b : ctx.skipped) d.excluded.push_back({b->id(), "health: unhealthy, skipped"});
+  for (const auto& skipped : ctx.skipped) d.excluded.push_back({skipped.backend->id(), std::string(skipped.reason)});
   if (ctx.backend) {
     d.chosen_backend = ctx.backend->id();
     d.chosen_jurisdiction = ctx.backend->facts().inference_jurisdiction;

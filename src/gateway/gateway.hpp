@@ -21,6 +21,7 @@
 #include "gateway/snapshot.hpp"
 #include "net/server.hpp"
 #include "redact/redact.hpp"
+#include "route/stats.hpp"
 #include "store/record_writer.hpp"
 #include "store/usage.hpp"
 #include "telemetry/access_log.hpp"
@@ -85,7 +86,18 @@ struct RequestContext {
   std::string_view upstream_model;           // the model id the alias resolved to (snapshot-owned)
   std::optional<PolicySummary> policy;       // set by the policy stage
   std::vector<AttemptInfo> attempt_log;      // every upstream attempt, in order
-  std::vector<const Backend*> skipped;       // eligible backends skipped as unhealthy
+  // Eligible backends not tried, with why ("health: unhealthy, skipped", "breaker: open, skipped").
+  struct Skipped {
+    const Backend* backend = nullptr;
+    std::string_view reason;                 // a string literal
+  };
+  std::vector<Skipped> skipped;
+  // Routing (docs/routing.md): the model's routing policy (snapshot-owned; null = defaults),
+  // the prompt's token estimate (-1 = none: routing approximates from the body size) and the
+  // client's output maximum.
+  const RoutePolicy* routing = nullptr;
+  std::int64_t estimated_input_tokens = -1;
+  std::optional<std::int64_t> max_output_tokens;
 };
 
 // The stores a gateway writes to and reads from (all optional: a gateway without them serves
@@ -99,6 +111,7 @@ struct StoreHooks {
 struct GatewayOptions {
   std::chrono::milliseconds connect_failure_cool_down{5'000};
   std::size_t max_upstream_body_bytes = 64 * 1024 * 1024;  // non-streaming response bodies
+  route::StatsOptions route_stats;  // EWMA weight and circuit-breaker thresholds (route/stats.hpp)
 };
 
 // The request's cost in micro-USD from its usage and its backend's price for the model
@@ -117,6 +130,7 @@ class Gateway {
     telemetry::CounterFamily* tokens = nullptr;      // meridian_tokens_total{backend,kind}
     telemetry::CounterFamily* attempts = nullptr;    // meridian_upstream_attempts_total{backend,outcome}
     telemetry::CounterFamily* cost = nullptr;        // meridian_cost_micro_usd_total{backend}
+    telemetry::CounterFamily* retries = nullptr;     // meridian_retries_total{backend,reason}
   };
 
   // `registry` and `access_log` (null: no access log) must outlive the Gateway.
@@ -225,6 +239,9 @@ class Gateway {
   StoreHooks store_;
   std::int64_t started_unix_;
   ReasoningStore reasoning_;  // Anthropic thinking blocks between turns (reasoning_store.hpp)
+  // Live stats and circuit breakers per backend × model (route/stats.hpp). Outlives
+  // configuration snapshots, so what it learnt survives a reload.
+  route::StatsTable stats_;
 };
 
 

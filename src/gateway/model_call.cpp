@@ -123,6 +123,7 @@ asio::awaitable<void> Gateway::ModelCall(net::Request& request, net::Responder& 
     co_return;
   }
   ctx.upstream_model = route->upstream_model;
+  ctx.routing = route->routing;
   bool body_changed = false;
   auto eligible = co_await ApplyPolicy(request, out, ctx, *route, body, body_changed);
   if (!eligible) co_return;
@@ -164,6 +165,7 @@ asio::awaitable<void> Gateway::CountTokens(net::Request& request, net::Responder
     co_return;
   }
   ctx.upstream_model = route->upstream_model;
+  ctx.routing = route->routing;
   bool policy_changed = false;
   auto eligible = co_await ApplyPolicy(request, out, ctx, *route, body, policy_changed);
   if (!eligible) co_return;

@@ -3,6 +3,11 @@
 // has every other pair). Errors before the first byte reaches the client are answered with a status;
 // after that, a stream ends with one final error event.
 
+#include <array>
+#include <random>
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
@@ -14,6 +19,7 @@
 #include "gateway/restore.hpp"
 #include "net/client.hpp"
 #include "net/sse.hpp"
+#include "route/retry.hpp"
 
 namespace meridian::gateway {
 
@@ -36,6 +42,88 @@ std::string StreamErrorEvent(const core::Error& error) {
   return out;
 }
 
+
+// Used when a request carries no routing policy (unit tests that build a context by hand).
+const RoutePolicy kDefaultRoutePolicy{};
+
+// Output tokens a request is assumed to produce when it sets no maximum (cost and total-latency
+// predictions only; budgets reserve their own configured default).
+constexpr std::int64_t kExpectedOutputTokens = 256;
+
+// A retried error answer is read to its end up to this size so the connection can be reused.
+constexpr std::size_t kDrainLimit = 1 << 20;
+
+// Retries go to the next backend of the plan at once; the same backend is never retried within
+// a request (its retry-after puts it on cool-down for the requests that follow instead). A
+// timeout after the request was written is not retried: the upstream may be working on it (and
+// billing it); a connect timeout is, since nothing was sent.
+const route::RetryPolicy kRetryPolicy{.retry_timeouts = false};
+
+// Per worker thread: strategies draw from it (p2c, weighted). Seeded once per thread from the
+// OS; a request runs on one thread, so no two requests share a draw at the same time.
+route::Rng& RequestRng() {
+  thread_local route::Rng rng((static_cast<std::uint64_t>(std::random_device{}()) << 32) ^ std::random_device{}());
+  return rng;
+}
+
+// The prompt size routing predicts cost and latency with: the limiter's tokenizer estimate
+// when the request has one, else about four bytes per token of the request body.
+std::int64_t EstimatedInputTokens(const RequestContext& ctx) {
+  if (ctx.estimated_input_tokens >= 0) return ctx.estimated_input_tokens;
+  return ctx.request ? static_cast<std::int64_t>(ctx.request->body().size() / 4) : 0;
+}
+
+// The provider's rate-limit headers of a response (OpenAI x-ratelimit-*, Anthropic
+// anthropic-ratelimit-*, retry-after); other headers are not looked at.
+route::RateLimit RateLimitOf(const http::fields& headers) {
+  std::array<route::HeaderField, 24> fields;
+  std::size_t n = 0;
+  for (const auto& field : headers) {
+    std::string_view name = field.name_string();
+    const bool wanted = (name.size() > 12 && boost::beast::iequals(name.substr(0, 12), "x-ratelimit-")) ||
+                        (name.size() > 20 && boost::beast::iequals(name.substr(0, 20), "anthropic-ratelimit-")) ||
+                        boost::beast::iequals(name, "retry-after");
+    if (wanted && n < fields.size()) fields[n++] = {name, field.value()};
+  }
+  return route::ParseRateLimit({fields.data(), n}, route::WallClock::now());
+}
+
+// "status_429", "status_503", ... for the retries metric (a handful of values).
+std::string_view RetryStatusLabel(int status) {
+  switch (status) {
+    case 408: return "status_408";
+    case 429: return "status_429";
+    case 500: return "status_500";
+    case 502: return "status_502";
+    case 503: return "status_503";
+    case 504: return "status_504";
+    case 529: return "status_529";
+    default: return "status_5xx";
+  }
+}
+
+// What a relayed answer says about its backend: a client that left says nothing; an answer cut
+// by the upstream (reset, timeout mid-stream) or a 5xx/529 counts against it.
+route::AttemptReport::Verdict RelayedVerdict(const RequestContext& ctx, int status) {
+  if (ctx.error_code == "client_closed") return route::AttemptReport::Verdict::kNeutral;
+  if (ctx.error_code == core::CodeName(ErrorCode::kUpstreamError) ||
+      ctx.error_code == core::CodeName(ErrorCode::kUpstreamTimeout)) {
+    return route::AttemptReport::Verdict::kFailure;
+  }
+  return route::VerdictOf(route::AttemptOutcome{route::FailureKind::kNone, status, true, {}});
+}
+
+// 504 when the request's routing deadline passed: before an attempt could start, or while one
+// waited for its response head.
+core::Error DeadlineError(const RoutePolicy& policy, std::string_view backend, bool waiting) {
+  return core::Fail(ErrorCode::kUpstreamTimeout,
+                    waiting ? fmt::format("backend '{}' did not answer within the request's deadline of {} ms",
+                                          backend, policy.deadline.count())
+                            : fmt::format("the request's deadline of {} ms passed before backend '{}' could be tried",
+                                          policy.deadline.count(), backend))
+      .error();
+}
+
 }  // namespace
 
 asio::awaitable<void> Gateway::Forward(net::Responder& out, RequestContext& ctx, const std::vector<Backend*>& backends,
@@ -44,22 +132,82 @@ asio::awaitable<void> Gateway::Forward(net::Responder& out, RequestContext& ctx,
   auto cancel = std::make_shared<net::CancelToken>();
   out.WatchPeerClose([cancel] { cancel->Cancel(); });
 
-  std::optional<core::Error> last_error;
-  std::optional<core::Error> untranslatable;  // the first backend whose dialect cannot take the request
+  const RoutePolicy& policy = ctx.routing ? *ctx.routing : kDefaultRoutePolicy;
+  const Clock::time_point routed_at = Clock::now();
+  // The candidates: the eligible backends that pass their active health check (and are not
+  // cooling down after a connect failure), in configuration order, with their live stats.
+  std::vector<Backend*> usable;
+  std::vector<route::LiveStats*> live;
+  std::vector<route::Candidate> candidates;
+  usable.reserve(backends.size());
+  live.reserve(backends.size());
+  candidates.reserve(backends.size());
   for (Backend* backend : backends) {
-    if (!backend->healthy()) {
-      ctx.skipped.push_back(backend);
+    if (!backend->healthy(routed_at)) {
+      ctx.skipped.push_back({backend, "health: unhealthy, skipped"});
       continue;
     }
+    route::LiveStats& stats = stats_.Get(backend->id(), ctx.upstream_model);
+    usable.push_back(backend);
+    live.push_back(&stats);
+    candidates.push_back(route::Candidate{backend->id(), backend->price(ctx.upstream_model),
+                                          policy.WeightOf(backend->id()), stats.View(routed_at)});
+  }
+  route::RouteRequest routing;
+  routing.strategy = policy.strategy;
+  routing.estimated_input_tokens = EstimatedInputTokens(ctx);
+  routing.expected_output_tokens = ctx.max_output_tokens.value_or(kExpectedOutputTokens);
+  routing.latency_goal = policy.latency_goal;
+  routing.open_policy = policy.open_policy;
+  // The plan holds every candidate; attempts are counted below, because a backend that cannot
+  // be sent the request in its dialect takes a place in the plan without being an attempt.
+  routing.max_attempts = route::Plan::kMaxAttempts;
+  routing.now = routed_at;
+  routing.deadline = policy.deadline.count() > 0 ? ctx.start + policy.deadline : Clock::time_point::max();
+  routing.rng = &RequestRng();
+  const route::Plan plan = route::Route(routing, candidates);
+  for (std::size_t k = 0; k < candidates.size(); ++k) {
+    if (std::find(plan.attempts().begin(), plan.attempts().end(), k) == plan.attempts().end()) {
+      ctx.skipped.push_back({usable[k], "breaker: open, skipped"});
+    }
+  }
+
+  std::optional<core::Error> last_error;
+  std::optional<core::Error> untranslatable;  // the first backend whose dialect cannot take the request
+  Backend* status_error = nullptr;  // the backend whose error answer last_error holds, if any
+  unsigned attempts_made = 0;
+  const auto order = plan.attempts();
+  for (std::size_t step = 0; step < order.size() && attempts_made < policy.max_attempts; ++step) {
+    const std::size_t index = order[step];
+    Backend* backend = usable[index];
+    route::LiveStats& stats = *live[index];
     auto call = translator.For(*backend);
     if (!call) {
       // Nothing was sent: a backend that speaks another dialect may still take it.
       if (!untranslatable) untranslatable = std::move(call.error());
       continue;
     }
+    const Clock::time_point attempt_start = Clock::now();
+    if (attempt_start >= routing.deadline) {
+      last_error = DeadlineError(policy, backend->id(), false);
+      break;
+    }
+    // An open breaker's backend is in the plan only as a last resort (open_breakers: last).
+    const route::Admission admission =
+        stats.Begin(attempt_start, candidates[index].stats.health == route::Health::kOpen);
+    if (admission == route::Admission::kRejected) {
+      ctx.skipped.push_back({backend, "breaker: half-open, probes busy, skipped"});
+      continue;
+    }
     ctx.backend = backend;
     ++ctx.attempts;
-    ctx.attempt_log.push_back(AttemptInfo{backend, 0, {}, Clock::now()});
+    ++attempts_made;
+    ctx.attempt_log.push_back(AttemptInfo{backend, 0, {}, attempt_start});
+    const bool has_next = step + 1 < order.size() && attempts_made < policy.max_attempts;
+    auto retry_context = [&](Clock::time_point now) {
+      return route::RetryContext{attempts_made, policy.max_attempts, has_next, 0, now, routing.deadline,
+                                 route::WallClock::now()};
+    };
     net::UpstreamRequest req;
     req.method = http::verb::post;
     req.path = std::move(call->path);
@@ -79,29 +227,90 @@ asio::awaitable<void> Gateway::Forward(net::Responder& out, RequestContext& ctx,
     }
     req.body = std::move(call->body);
     req.cancel = cancel;
+    // The request's deadline also bounds the wait for a response head.
+    auto deadline_hit = std::make_shared<bool>(false);
+    std::optional<asio::steady_timer> deadline_timer;
+    if (routing.deadline != Clock::time_point::max()) {
+      deadline_timer.emplace(co_await asio::this_coro::executor, routing.deadline);
+      deadline_timer->async_wait([deadline_hit, cancel](boost::system::error_code ec) {
+        if (ec) return;
+        *deadline_hit = true;
+        cancel->Cancel();
+      });
+    }
     auto exchange = co_await net::Exchange::Start(backend->upstream(), std::move(req));
+    if (deadline_timer) deadline_timer->cancel();
+    const Clock::time_point head_at = Clock::now();
+    if (*deadline_hit) {
+      stats.End(admission, route::AttemptReport{route::AttemptReport::Verdict::kNeutral, std::nullopt,
+                                                head_at - attempt_start, 0},
+                head_at);
+      ctx.attempt_log.back().error = core::CodeName(ErrorCode::kUpstreamTimeout);
+      ctx.attempt_log.back().end = head_at;
+      metrics_.attempts->With({backend->id(), core::CodeName(ErrorCode::kUpstreamTimeout)}).Inc();
+      last_error = DeadlineError(policy, backend->id(), true);
+      break;
+    }
     if (cancel->cancelled()) {
+      stats.End(admission, route::AttemptReport{route::AttemptReport::Verdict::kNeutral, std::nullopt,
+                                                head_at - attempt_start, 0},
+                head_at);
       ClientLeft(ctx);  // nobody to answer
       ctx.attempt_log.back().error = ctx.error_code;
-      ctx.attempt_log.back().end = Clock::now();
+      ctx.attempt_log.back().end = head_at;
       co_return;
     }
     if (!exchange) {
       auto& err = exchange.error();
       ctx.attempt_log.back().error = core::CodeName(err.code);
-      ctx.attempt_log.back().end = Clock::now();
+      ctx.attempt_log.back().end = head_at;
       metrics_.attempts->With({backend->id(), core::CodeName(err.code)}).Inc();
       if (err.code == ErrorCode::kUpstreamUnavailable || (err.code == ErrorCode::kUpstreamTimeout && err.retryable)) {
         backend->MarkConnectFailure(options_.connect_failure_cool_down);
       }
-      last_error = std::move(err);
-      if (last_error->retryable) continue;  // nothing was sent: the next backend may serve it
+      route::AttemptOutcome outcome = route::OutcomeFromError(err, false);
+      if (err.code == ErrorCode::kUpstreamTimeout && err.retryable) outcome.failure = route::FailureKind::kConnect;
+      stats.End(admission, route::AttemptReport{route::VerdictOf(outcome), std::nullopt, head_at - attempt_start, 0},
+                head_at);
+      const route::RetryDecision decision = route::DecideRetry(outcome, retry_context(head_at), kRetryPolicy);
+      // An earlier backend's error answer tells the client more than this connection failure.
+      if (!status_error) last_error = std::move(err);
+      if (decision.action == route::RetryAction::kNextBackend) {
+        metrics_.retries->With({backend->id(), last_error->code == ErrorCode::kUpstreamTimeout ? "timeout" : "connect"})
+            .Inc();
+        continue;
+      }
       break;
     }
     metrics_.attempts->With({backend->id(), "ok"}).Inc();
     net::Exchange& ex = **exchange;
-    ctx.attempt_log.back().status = ex.status();
-    bool sse = stream && ex.status() == 200 && IsEventStream(ex.headers()[http::field::content_type]);
+    const int status = ex.status();
+    ctx.attempt_log.back().status = status;
+    stats.ObserveRateLimit(RateLimitOf(ex.headers()), head_at);
+    if (route::IsRetryableStatus(status)) {
+      const std::string retry_after(ex.headers()[http::field::retry_after]);
+      const route::AttemptOutcome outcome{route::FailureKind::kNone, status, false, retry_after};
+      const route::RetryDecision decision = route::DecideRetry(outcome, retry_context(head_at), kRetryPolicy);
+      if (decision.backend_cool_down) stats.BlockUntil(head_at + *decision.backend_cool_down);
+      if (decision.action == route::RetryAction::kNextBackend) {
+        // Nothing has reached the client: the answer is read to the end (the connection goes
+        // back to its pool) and the next backend of the plan is tried.
+        auto drained = co_await ex.ReadAll(kDrainLimit);
+        (void)drained;
+        const Clock::time_point end = Clock::now();
+        stats.End(admission, route::AttemptReport{route::VerdictOf(outcome), head_at - attempt_start,
+                                                  end - attempt_start, 0},
+                  end);
+        ctx.attempt_log.back().error = core::CodeName(ErrorCode::kUpstreamStatus);
+        ctx.attempt_log.back().end = end;
+        metrics_.retries->With({backend->id(), RetryStatusLabel(status)}).Inc();
+        last_error = UpstreamStatusError(ctx, status);
+        last_error->retry_after = retry_after;
+        status_error = backend;
+        continue;
+      }
+    }
+    bool sse = stream && status == 200 && IsEventStream(ex.headers()[http::field::content_type]);
     if (call->dialect == dialect::Dialect::kOpenAiChat && ctx.dialect == dialect::Dialect::kOpenAiChat) {
       if (sse) {
         co_await RelayStream(out, ctx, ex, client_wants_usage);
@@ -114,8 +323,13 @@ asio::awaitable<void> Gateway::Forward(net::Responder& out, RequestContext& ctx,
       co_await RelayTranslatedBody(out, ctx, ex, call->dialect);
     }
     if (cancel->cancelled() && ctx.status == 0) ClientLeft(ctx);  // left before any answer
+    const Clock::time_point end = Clock::now();
     ctx.attempt_log.back().error = ctx.error_code;
-    ctx.attempt_log.back().end = Clock::now();
+    ctx.attempt_log.back().end = end;
+    stats.End(admission,
+              route::AttemptReport{RelayedVerdict(ctx, status), head_at - attempt_start, end - attempt_start,
+                                   std::max<std::int64_t>(ctx.completion_tokens, 0)},
+              end);
     co_return;
   }
   if (!last_error && untranslatable) {
@@ -123,6 +337,7 @@ asio::awaitable<void> Gateway::Forward(net::Responder& out, RequestContext& ctx,
     co_await ReplyError(out, ctx, *untranslatable);
     co_return;
   }
+  if (status_error) ctx.backend = status_error;  // the answer relayed is that backend's
   if (!last_error) {
     last_error = core::Fail(ErrorCode::kUpstreamUnavailable,
                             fmt::format("no healthy backend serves model '{}'", ctx.model))

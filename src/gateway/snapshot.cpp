@@ -85,6 +85,19 @@ std::string KeyPrefix(std::string_view key) {
   return std::string(key.substr(0, std::min<std::size_t>(8, key.size() / 2)));
 }
 
+// The parsed form of a routing section (its strategy name was validated by the config module).
+RoutePolicy ToRoutePolicy(const config::RoutingConfig& c) {
+  RoutePolicy p;
+  p.strategy = route::ParseStrategy(c.strategy).value_or(route::Strategy::kPowerOfTwo);
+  p.max_attempts = c.max_attempts;
+  p.deadline = std::chrono::duration_cast<std::chrono::milliseconds>(c.deadline);
+  p.open_policy = c.exclude_open ? route::OpenPolicy::kExclude : route::OpenPolicy::kLast;
+  p.latency_goal = c.latency_total ? route::LatencyGoal::kTotal : route::LatencyGoal::kTtft;
+  p.hedge = c.hedge;
+  for (const auto& [backend, weight] : c.weights) p.weights[backend] = weight;
+  return p;
+}
+
 }  // namespace
 
 std::string_view Snapshot::pseudonym_key() const {
@@ -140,10 +153,13 @@ core::Result<std::shared_ptr<const Snapshot>> Snapshot::Build(config::Config con
     }
     snap->backends_.push_back(std::move(backend));
   }
-  for (const auto& alias : config.aliases) snap->aliases_[alias.name] = alias.target;
+  snap->default_routing_ = ToRoutePolicy(config.routing);
+  for (const auto& alias : config.aliases) {
+    snap->aliases_[alias.name] = AliasEntry{alias.target, ToRoutePolicy(alias.routing)};
+  }
   for (const auto& [model, _] : snap->by_model_) snap->model_ids_.push_back(model);
-  for (const auto& [alias, target] : snap->aliases_) {
-    if (snap->by_model_.contains(target)) snap->alias_names_.push_back(alias);
+  for (const auto& [alias, entry] : snap->aliases_) {
+    if (snap->by_model_.contains(entry.target)) snap->alias_names_.push_back(alias);
   }
   std::sort(snap->model_ids_.begin(), snap->model_ids_.end());
   std::sort(snap->alias_names_.begin(), snap->alias_names_.end());
@@ -166,7 +182,11 @@ core::Result<std::shared_ptr<const Snapshot>> Snapshot::Build(config::Config con
 
 core::Result<ModelRoute> Snapshot::Resolve(std::string_view model) const {
   std::string_view target = model;
-  if (auto alias = aliases_.find(std::string(model)); alias != aliases_.end()) target = alias->second;
+  const RoutePolicy* routing = &default_routing_;
+  if (auto alias = aliases_.find(std::string(model)); alias != aliases_.end()) {
+    target = alias->second.target;
+    routing = &alias->second.routing;
+  }
   auto it = by_model_.find(std::string(target));
   if (it == by_model_.end()) {
     std::vector<std::string> all = model_ids_;
@@ -177,7 +197,7 @@ core::Result<ModelRoute> Snapshot::Resolve(std::string_view model) const {
                                   all.empty() ? std::string("(none)") : fmt::format("{}", fmt::join(all, ", "))),
                       "model");
   }
-  return ModelRoute{it->first, &it->second, facts_by_model_.at(it->first)};
+  return ModelRoute{it->first, &it->second, facts_by_model_.at(it->first), routing};
 }
 
 const Backend* Snapshot::FirstBackendFor(std::string_view model) const {

@@ -21,6 +21,7 @@
 #include "dialect/canonical.hpp"
 #include "net/client.hpp"
 #include "policy/config_policy.hpp"
+#include "route/router.hpp"
 
 namespace meridian::gateway {
 
@@ -67,11 +68,28 @@ class Backend {
   std::atomic<Clock::rep> unhealthy_until_{0};
 };
 
+// How Forward orders and retries the eligible backends of one model (config::RoutingConfig,
+// parsed): the alias's, or the configuration's `routing` defaults.
+struct RoutePolicy {
+  route::Strategy strategy = route::Strategy::kPowerOfTwo;
+  unsigned max_attempts = 3;
+  std::chrono::milliseconds deadline{0};    // 0 = none
+  route::OpenPolicy open_policy = route::OpenPolicy::kLast;
+  route::LatencyGoal latency_goal = route::LatencyGoal::kTtft;
+  bool hedge = false;
+  std::unordered_map<std::string, std::uint32_t> weights;  // backend id -> weight; absent = 1
+  std::uint32_t WeightOf(std::string_view backend) const {
+    auto it = weights.find(std::string(backend));
+    return it == weights.end() ? 1 : it->second;
+  }
+};
+
 // What a client's "model" resolves to.
 struct ModelRoute {
   std::string_view upstream_model;           // the model id sent upstream (alias resolved)
   const std::vector<Backend*>* backends;     // every backend serving it, in config order
   std::span<const policy::BackendFacts> facts;  // their facts, index-aligned with *backends
+  const RoutePolicy* routing = nullptr;      // never null from Resolve (snapshot-owned)
 };
 
 // Who is calling, as far as policy is concerned: from the matched key's configuration (or
@@ -130,7 +148,12 @@ class Snapshot {
   config::Config config_;
   std::vector<std::unique_ptr<Backend>> backends_;
   std::unordered_map<std::string, std::vector<Backend*>> by_model_;
-  std::unordered_map<std::string, std::string> aliases_;
+  struct AliasEntry {
+    std::string target;
+    RoutePolicy routing;
+  };
+  std::unordered_map<std::string, AliasEntry> aliases_;
+  RoutePolicy default_routing_;
   std::vector<std::string> model_ids_;
   std::vector<std::string> alias_names_;
   std::unordered_map<std::string, std::size_t> key_digests_;  // digest -> index in callers_

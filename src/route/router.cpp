@@ -102,6 +102,7 @@ std::optional<Strategy> ParseStrategy(std::string_view name) {
   if (name == "fastest") return Strategy::kFastest;
   if (name == "weighted") return Strategy::kWeighted;
   if (name == "least-busy") return Strategy::kLeastBusy;
+  if (name == "priority") return Strategy::kPriority;
   return std::nullopt;
 }
 
@@ -112,6 +113,7 @@ std::string_view StrategyName(Strategy strategy) {
     case Strategy::kFastest: return "fastest";
     case Strategy::kWeighted: return "weighted";
     case Strategy::kLeastBusy: return "least-busy";
+    case Strategy::kPriority: return "priority";
   }
   return "unknown";
 }
@@ -192,6 +194,7 @@ Plan Route(const RouteRequest& request, std::span<const Candidate> candidates) {
       }
       case Strategy::kLeastBusy: it.key = static_cast<double>(c.stats.in_flight); break;
       case Strategy::kWeighted: break;
+      case Strategy::kPriority: break;  // equal keys: the given (configuration) order decides
     }
   }
   if (n == 0) return plan;

@@ -23,9 +23,11 @@ enum class Strategy : std::uint8_t {
   kFastest,     // lowest predicted TTFT or total latency (EWMAs)
   kWeighted,    // random in proportion to static weights
   kLeastBusy,   // fewest attempts in flight
+  kPriority,    // the given (configuration) order: a fixed primary and its fallbacks
 };
 
-// "p2c" (also "power-of-two"), "cheapest", "fastest", "weighted", "least-busy"; nullopt otherwise.
+// "p2c" (also "power-of-two"), "cheapest", "fastest", "weighted", "least-busy", "priority";
+// nullopt otherwise.
 std::optional<Strategy> ParseStrategy(std::string_view name);
 std::string_view StrategyName(Strategy strategy);
 

@@ -252,17 +252,77 @@ describe('unreachable backends', () => {
     }
   });
 
-  test('an upstream error status is not retried on the next backend', async () => {
+  test('a retryable upstream status (503) before the first byte goes to the next backend of the plan', async () => {
+    // `one` always answers 503 with retry-after: 30; `two` is healthy. Priority routing tries
+    // them in configuration order, so the first request meets the 503 and moves on.
+    const bad = await startSim(['--name', 'bad', '--models', 'sim-small', '--fault', '503', '--retry-after', '30']);
     const other = await startSim(['--name', 'other', '--models', 'sim-small']);
     const g = await startGateway(testConfig({
-      backends: [simBackend(sim, { id: 'one', models: ['sim-small'] }), simBackend(other, { id: 'two' })],
+      backends: [simBackend(bad, { id: 'one', models: ['sim-small'] }), simBackend(other, { id: 'two', models: ['sim-small'] })],
+      routing: { strategy: 'priority' },
+    }));
+    try {
+      const r = await chat(g, chatBody());
+      assert.equal(r.status, 200);
+      assert.equal(r.headers.get('x-meridian-backend'), 'two');
+      assert.equal(r.headers.get('x-meridian-attempts'), '2');
+      assert.equal((await simStats(bad)).paths.chat_completions, 1);
+      assert.equal((await simStats(other)).paths.chat_completions, 1);
+      const m = await metrics(g);
+      assert.equal(metric(m, 'meridian_retries_total', { backend: 'one', reason: 'status_503' }), 1);
+      // Its retry-after put `one` on cool-down: the next request goes straight to `two`.
+      const again = await chat(g, chatBody());
+      assert.equal(again.status, 200);
+      assert.equal(again.headers.get('x-meridian-backend'), 'two');
+      assert.equal(again.headers.get('x-meridian-attempts'), '1');
+      assert.equal((await simStats(bad)).paths.chat_completions, 1);
+    } finally {
+      await stopCleanly(g, 'gateway (two sims)');
+      await bad.stop();
+      await other.stop();
+    }
+  });
+
+  test('a retryable status on every backend: the last answer is relayed after max_attempts', async () => {
+    const other = await startSim(['--name', 'other', '--models', 'sim-small']);
+    const third = await startSim(['--name', 'third', '--models', 'sim-small']);
+    const g = await startGateway(testConfig({
+      backends: [
+        simBackend(sim, { id: 'one', models: ['sim-small'] }),
+        simBackend(other, { id: 'two', models: ['sim-small'] }),
+        simBackend(third, { id: 'three', models: ['sim-small'] }),
+      ],
+      routing: { strategy: 'priority', max_attempts: 2 },
+    }));
+    try {
+      const before = (await simStats(third)).paths.chat_completions;
+      const r = await chat(g, chatBody(), { headers: { 'x-sim-fault': '500' } });
+      assert.equal(r.status, 500);
+      assert.equal(r.headers.get('x-meridian-backend'), 'two');
+      assert.equal(r.headers.get('x-meridian-attempts'), '2');
+      assertOpenAiError(r.json, { type: 'server_error' });
+      assert.equal((await simStats(third)).paths.chat_completions, before, 'max_attempts 2: the third is never tried');
+    } finally {
+      await stopCleanly(g, 'gateway (three sims)');
+      await other.stop();
+      await third.stop();
+    }
+  });
+
+  test('a non-retryable upstream status (404) is relayed and not retried on the next backend', async () => {
+    // `one` is configured to serve sim-big, which its simulator does not know: it answers 404.
+    const other = await startSim(['--name', 'other', '--models', 'sim-big']);
+    const g = await startGateway(testConfig({
+      backends: [simBackend(sim, { id: 'one', models: ['sim-big'] }), simBackend(other, { id: 'two', models: ['sim-big'] })],
+      routing: { strategy: 'priority' },
     }));
     try {
       const before = (await simStats(other)).paths.chat_completions;
-      const r = await chat(g, chatBody(), { headers: { 'x-sim-fault': '500' } });
-      assert.equal(r.status, 500);
+      const r = await chat(g, chatBody('hello', { model: 'sim-big' }));
+      assert.equal(r.status, 404);
       assert.equal(r.headers.get('x-meridian-backend'), 'one');
       assert.equal(r.headers.get('x-meridian-attempts'), '1');
+      assert.equal(r.json.error.code, 'model_not_found');
       assert.equal((await simStats(other)).paths.chat_completions, before);
     } finally {
       await stopCleanly(g, 'gateway (two sims)');

@@ -61,6 +61,8 @@ before(async () => {
     policies,
     auth: { keys: [TEST_KEY, { key: ACME_KEY, tenant: 'acme', data_classes: ['classification_marking'] }] },
     admin: { listen: '127.0.0.1:0', keys: [ADMIN_KEY] },
+    // Configuration order inside the eligible set, so each test knows which backend serves.
+    routing: { strategy: 'priority' },
   });
   configFile = writeTempConfig(cfg);
   gw = await startGateway({ file: configFile });

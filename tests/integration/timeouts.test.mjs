@@ -92,6 +92,7 @@ describe('upstream deadlines', () => {
     const g = await startGateway(testConfig({
       backends: [simBackend(sim, { id: 'one', models: ['sim-small'] }), simBackend(other, { id: 'two' })],
       upstream_defaults: { timeouts: { first_byte: '300ms' } },
+      routing: { strategy: 'priority' },
     }));
     try {
       const before = (await simStats(other)).paths.chat_completions;

@@ -444,8 +444,39 @@ INSTANTIATE_TEST_SUITE_P(
                    "backend serves"}},
         IssueCase{"alias_duplicate", kB + "aliases:\n  fast: m1\n  fast: m1\n",
                   {"t.yaml:9: aliases.fast: duplicate alias 'fast'"}},
-        IssueCase{"alias_value_map", kB + "aliases:\n  fast: {model: m1}\n",
-                  {"t.yaml:8: aliases.fast: expected a string, got a map"}},
+        IssueCase{"alias_value_map_unknown_field", kB + "aliases:\n  fast: {model: m1}\n",
+                  {"t.yaml:8: aliases.fast.model: unknown field 'model'",
+                   "t.yaml:8: aliases.fast.target: required: the model id the alias stands for"}},
+        IssueCase{"alias_value_list", kB + "aliases:\n  fast: [m1]\n",
+                  {"t.yaml:8: aliases.fast: expected a string, got a list"}},
+        IssueCase{"alias_strategy_unknown", kB + "aliases:\n  fast: {target: m1, strategy: random}\n",
+                  {"t.yaml:8: aliases.fast.strategy: unknown strategy 'random'; expected one of p2c, "
+                   "cheapest, fastest, weighted, least-busy, priority"}},
+        IssueCase{"alias_weights_unknown_backend", kB + "aliases:\n  fast: {target: m1, weights: {zz: 2}}\n",
+                  {"t.yaml:8: aliases.fast.weights.zz: no backend has the id 'zz'"}},
+        IssueCase{"alias_quality_missing_fields", kB + "aliases:\n  fast: {target: m1, quality: {threshold: 0.5}}\n",
+                  {"t.yaml:8: aliases.fast.quality.weak: required: the cheaper model id",
+                   "t.yaml:8: aliases.fast.quality.model: required: the quality router's model file"}},
+        IssueCase{"alias_quality_weak_unserved",
+                  kB + "aliases:\n  fast: {target: m1, quality: {weak: m9, model: q.json}}\n",
+                  {"t.yaml:8: aliases.fast.quality.weak: no backend serves model 'm9'"}},
+        IssueCase{"alias_quality_both",
+                  kB + "aliases:\n  fast: {target: m1, quality: {weak: m1, model: q.json, threshold: 0.5, "
+                       "strong_share: 0.2}}\n",
+                  {"t.yaml:8: aliases.fast.quality.strong_share: set either threshold or strong_share, "
+                   "not both"}},
+        IssueCase{"alias_quality_share_range",
+                  kB + "aliases:\n  fast: {target: m1, quality: {weak: m1, model: q.json, strong_share: 1.5}}\n",
+                  {"t.yaml:8: aliases.fast.quality.strong_share: expected a number between 0 and 1, got "
+                   "'1.5'"}},
+        IssueCase{"routing_max_attempts_range", kB + "routing:\n  max_attempts: 0\n",
+                  {"t.yaml:8: routing.max_attempts: must be between 1 and 16, got 0"}},
+        IssueCase{"routing_open_breakers", kB + "routing:\n  open_breakers: skip\n",
+                  {"t.yaml:8: routing.open_breakers: expected 'last' or 'exclude', got 'skip'"}},
+        IssueCase{"routing_latency_goal", kB + "routing:\n  latency_goal: p99\n",
+                  {"t.yaml:8: routing.latency_goal: expected 'ttft' or 'total', got 'p99'"}},
+        IssueCase{"routing_unknown_field", kB + "routing:\n  strategy: p2c\n  retries: 2\n",
+                  {"t.yaml:9: routing.retries: unknown field 'retries'"}},
         IssueCase{"alias_value_empty", kB + "aliases:\n  fast: \"\"\n",
                   {"t.yaml:8: aliases.fast: must not be empty"}},
         IssueCase{"aliases_list", kB + "aliases: [fast]\n",
@@ -1101,6 +1132,44 @@ TEST_F(ConfigTest, ADocumentStartingWithACommaIsAnErrorNotAHang) {
   Config c = Valid("backends:\n  - {id: a, provider: openai, models: [m1, m2], tier: cloud}\n");
   EXPECT_EQ(c.backends.size(), 1u);
 }
+
+TEST_F(ConfigTest, RoutingDefaultsAndAliasOverrides) {
+  Config none = Valid(kB);
+  EXPECT_EQ(none.routing.strategy, "p2c");
+  EXPECT_EQ(none.routing.max_attempts, 3u);
+  EXPECT_EQ(none.routing.deadline, Millis{0});
+  EXPECT_FALSE(none.routing.exclude_open);
+
+  Config c = Valid(kB +
+                   "routing:\n  strategy: priority\n  max_attempts: 2\n  deadline: 30s\n"
+                   "  open_breakers: exclude\n"
+                   "aliases:\n  plain: m1\n"
+                   "  fast: {target: m1, strategy: fastest, latency_goal: total, hedge: true, "
+                   "weights: {a: 3}}\n"
+                   "  smart: {target: m1, quality: {weak: m1, model: q.json, strong_share: 0.25}}\n");
+  EXPECT_EQ(c.routing.strategy, "priority");
+  EXPECT_EQ(c.routing.max_attempts, 2u);
+  EXPECT_EQ(c.routing.deadline, Millis{30'000});
+  EXPECT_TRUE(c.routing.exclude_open);
+  ASSERT_EQ(c.aliases.size(), 3u);
+  // An alias inherits every field it does not set.
+  EXPECT_EQ(c.aliases[0].routing.strategy, "priority");
+  EXPECT_EQ(c.aliases[0].routing.max_attempts, 2u);
+  EXPECT_FALSE(c.aliases[0].quality);
+  const AliasConfig& fast = c.aliases[1];
+  EXPECT_EQ(fast.target, "m1");
+  EXPECT_EQ(fast.routing.strategy, "fastest");
+  EXPECT_TRUE(fast.routing.latency_total);
+  EXPECT_TRUE(fast.routing.hedge);
+  EXPECT_EQ(fast.routing.max_attempts, 2u);
+  EXPECT_EQ(fast.routing.weights, (std::vector<std::pair<std::string, unsigned>>{{"a", 3}}));
+  ASSERT_TRUE(c.aliases[2].quality);
+  EXPECT_EQ(c.aliases[2].quality->weak, "m1");
+  EXPECT_EQ(c.aliases[2].quality->model_file, "q.json");
+  EXPECT_EQ(c.aliases[2].quality->strong_share, 0.25);
+  EXPECT_FALSE(c.aliases[2].quality->threshold);
+}
+
 
 }  // namespace
 }  // namespace meridian::config

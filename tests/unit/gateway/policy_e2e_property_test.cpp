@@ -19,9 +19,10 @@
 //     and fallbacks included), and so does the x-meridian-backend header;
 //   - blocked -> 403 policy_blocked, empty set -> 403 no_eligible_backend, and no upstream saw
 //     anything;
-//   - otherwise the dead eligible backends are skipped in order, the first live eligible one
-//     is the only one called, and its planned status is what the client gets (503
-//     upstream_unavailable when every eligible backend is dead), with x-meridian-attempts;
+//   - otherwise the eligible backends are tried in configuration order (routing: priority):
+//     dead ones and live ones answering a retryable status pass the request on, for at most
+//     three attempts; the last live answer is what the client gets (503 upstream_unavailable
+//     when no live backend was reached), with x-meridian-attempts;
 //   - no upstream body holds the raw value of a class a redact/pseudonymize rule applied to
 //     (placeholders instead, counted in x-meridian-redacted / -pseudonymized); values of other
 //     classes arrive unchanged; obligated values in object keys are rewritten too (their classes count as
@@ -263,6 +264,9 @@ std::string RenderYaml(const GenConfig& c, std::string_view live_url, std::strin
     y += fmt::format("    - key: {}\n      tenant: {}\n", k.key, k.tenant);
     if (!k.declared.empty()) y += fmt::format("      data_classes: {}\n", List(k.declared));
   }
+  // Configuration order inside the eligible set, so the oracle knows the plan; no breaker
+  // (the test's GatewayOptions), so one case's failures do not reorder the next case's plan.
+  y += "routing:\n  strategy: priority\n";
   y += "backends:\n";
   for (const GenBackend& b : c.backends) {
     y += fmt::format("  - id: {}\n    provider: openai\n    base_url: {}/{}/v1\n    api_key: sk-upstream\n"
@@ -652,6 +656,7 @@ std::pair<std::string, std::string> ErrorCodeOf(std::string_view body) {
 struct Tally {
   long cases = 0, blocked = 0, no_eligible = 0, served = 0, all_dead = 0, fell_back = 0, narrowed = 0;
   long redacted = 0, pseudonymized = 0, removed_before_routing = 0, streamed = 0, upstream_errors = 0;
+  long retried_statuses = 0;  // live answers with a retryable status that passed the request on
   long upstream_requests = 0, declared_header = 0, kept_in_keys = 0;
   long refused_attempts = 0;  // attempts on dead eligible backends (connect refused, next one tried)
 };
@@ -690,55 +695,68 @@ std::string Check(const GenConfig& config, const GenCase& c, const Expected& e, 
     return {};
   }
 
-  // Allowed: dead eligible backends are skipped in order, the first live one answers.
-  const GenBackend* first_live = nullptr;
+  // Allowed (routing: priority, max_attempts 3): the eligible backends are tried in
+  // configuration order; a dead one (connect refused) or a live one answering a retryable
+  // status (500, 503, 429) passes the request on to the next, for at most three attempts; any
+  // other answer ends the walk. The client gets the last live answer (503 upstream_unavailable
+  // when no live backend was reached).
+  constexpr int kMaxAttempts = 3;
+  std::vector<const GenBackend*> called;  // live backends tried, in order
+  const GenBackend* last_tried = nullptr;
   int attempts = 0;
   for (const std::string& id : e.eligible) {
+    if (attempts == kMaxAttempts) break;
     const GenBackend& b = *std::find_if(config.backends.begin(), config.backends.end(),
                                         [&](const GenBackend& x) { return x.id == id; });
     ++attempts;
-    if (!b.dead) {
-      first_live = &b;
-      break;
-    }
+    last_tried = &b;
+    if (b.dead) continue;
+    called.push_back(&b);
+    const int planned = c.plan.at(b.id);
+    if (planned != 500 && planned != 503 && planned != 429) break;
   }
   if (e.eligible.size() < config.backends.size()) ++tally.narrowed;
   std::string attempts_header = Header(out, "x-meridian-attempts");
   if (attempts_header != std::to_string(attempts)) {
     return fmt::format("x-meridian-attempts is '{}', expected {}", attempts_header, attempts);
   }
-  if (first_live == nullptr) {
+  if (called.empty()) {
     if (!recorded.empty()) {
-      return fmt::format("{} upstream request(s) although every eligible backend is dead", recorded.size());
+      return fmt::format("{} upstream request(s) although every backend tried is dead", recorded.size());
     }
     if (!out.response() || out.response()->result_int() != 503) {
-      return fmt::format("every eligible backend is dead: expected 503, got {}", StatusOf(out));
+      return fmt::format("every backend tried is dead: expected 503, got {}", StatusOf(out));
     }
     auto [code, outcome] = ErrorCodeOf(out.response()->body());
     if (code != "upstream_unavailable") {
       return fmt::format("expected upstream_unavailable, got {}", out.response()->body());
     }
-    if (backend_header != e.eligible.back()) {
-      return fmt::format("x-meridian-backend '{}', expected the last eligible '{}'", backend_header, e.eligible.back());
+    if (backend_header != last_tried->id) {
+      return fmt::format("x-meridian-backend '{}', expected the last tried '{}'", backend_header, last_tried->id);
     }
     ++tally.all_dead;
     tally.refused_attempts += attempts;
     return {};
   }
-  if (recorded.size() != 1 || recorded[0].backend != first_live->id) {
-    std::vector<std::string> got;
-    for (const auto& r : recorded) got.push_back(r.backend);
-    return fmt::format("expected exactly one upstream request, to {}; got [{}]", first_live->id, fmt::join(got, ", "));
+  std::vector<std::string> got, want_ids;
+  for (const auto& r : recorded) got.push_back(r.backend);
+  for (const GenBackend* b : called) want_ids.push_back(b->id);
+  if (got != want_ids) {
+    return fmt::format("expected upstream requests to [{}]; got [{}]", fmt::join(want_ids, ", "), fmt::join(got, ", "));
   }
-  if (recorded[0].target != fmt::format("/{}/v1/chat/completions", first_live->id)) {
-    return fmt::format("unexpected upstream target {}", recorded[0].target);
+  for (const auto& r : recorded) {
+    if (r.target != fmt::format("/{}/v1/chat/completions", r.backend)) {
+      return fmt::format("unexpected upstream target {}", r.target);
+    }
   }
-  int want = c.plan.at(first_live->id);
+  const GenBackend* first_live = called.front();  // whose received body is checked below
+  const GenBackend* answering = called.back();
+  int want = c.plan.at(answering->id);
   if (StatusOf(out) != want) {
-    return fmt::format("expected {} from {}, got {}", want, first_live->id, StatusOf(out));
+    return fmt::format("expected {} from {}, got {}", want, answering->id, StatusOf(out));
   }
-  if (backend_header != first_live->id) {
-    return fmt::format("x-meridian-backend '{}', expected '{}'", backend_header, first_live->id);
+  if (backend_header != answering->id) {
+    return fmt::format("x-meridian-backend '{}', expected '{}'", backend_header, answering->id);
   }
   if (c.stream && want == 200) {
     if (!out.head() || !out.ended) return "expected a complete SSE stream";
@@ -817,7 +835,8 @@ std::string Check(const GenConfig& config, const GenCase& c, const Expected& e, 
   tally.removed_before_routing += !e.removed.empty();
   ++tally.served;
   tally.fell_back += attempts > 1;
-  tally.refused_attempts += attempts - 1;
+  tally.refused_attempts += attempts - static_cast<int>(called.size());
+  tally.retried_statuses += static_cast<long>(called.size()) - 1;
   return {};
 }
 
@@ -917,6 +936,8 @@ TEST(PolicyE2EProperty, NoRequestReachesABackendOutsideItsEligibleSet) {
   std::string dead_url = fmt::format("http://127.0.0.1:{}", refusing.port());
   GatewayOptions options;
   options.connect_failure_cool_down = std::chrono::milliseconds(0);
+  options.route_stats.breaker.consecutive_failures = 0;  // breaker rules off (see RenderYaml)
+  options.route_stats.breaker.error_rate = 2.0;
 
   Tally tally;
   long configs = first_config;
@@ -981,12 +1002,13 @@ TEST(PolicyE2EProperty, NoRequestReachesABackendOutsideItsEligibleSet) {
       "policy e2e property: seed %llu, %ld cases over %ld configurations in %.1f s: %ld blocked (403 "
       "policy_blocked), %ld no eligible backend (403 no_eligible_backend), %ld served by an eligible backend "
       "(%ld of them relayed an upstream error, %ld streamed), %ld all eligible dead (503); %ld served after "
-      "falling back past a dead backend, %ld connect-refused attempts in all; %ld narrowed the eligible set; %ld redacted, %ld pseudonymized, %ld routed after removing "
+      "falling back past a dead backend or a retryable status, %ld connect-refused attempts and %ld retried "
+      "upstream error answers in all; %ld narrowed the eligible set; %ld redacted, %ld pseudonymized, %ld routed after removing "
       "classes, %ld rewrote an obligated value in an object key; %ld with a declaration header; %ld upstream "
       "requests, 0 outside the eligible set\n",
       static_cast<unsigned long long>(seed), tally.cases, configs - first_config, seconds, tally.blocked, tally.no_eligible,
       tally.served, tally.upstream_errors, tally.streamed, tally.all_dead, tally.fell_back, tally.refused_attempts,
-      tally.narrowed,
+      tally.retried_statuses, tally.narrowed,
       tally.redacted, tally.pseudonymized, tally.removed_before_routing, tally.kept_in_keys, tally.declared_header,
       tally.upstream_requests);
   std::fflush(stdout);
@@ -1000,6 +1022,7 @@ TEST(PolicyE2EProperty, NoRequestReachesABackendOutsideItsEligibleSet) {
     EXPECT_GT(tally.served, 10 * one_percent);
     EXPECT_GT(tally.all_dead, one_percent);
     EXPECT_GT(tally.fell_back, one_percent);
+    EXPECT_GT(tally.retried_statuses, one_percent);
     EXPECT_GT(tally.narrowed, one_percent);
     EXPECT_GT(tally.redacted, one_percent);
     EXPECT_GT(tally.pseudonymized, one_percent);

@@ -24,7 +24,7 @@ TEST(RouteProperty, PlansStayInsideTheEligibleSetAndExecutorsNeverRetryAfterTheF
   entries[2].prices = {5'000'000, std::nullopt, {}, {}, {}};
   entries[3].prices = {0, 0, {}, {}, {}};
   const Strategy strategies[] = {Strategy::kPowerOfTwo, Strategy::kCheapest, Strategy::kFastest,
-                                 Strategy::kWeighted, Strategy::kLeastBusy};
+                                 Strategy::kWeighted, Strategy::kLeastBusy, Strategy::kPriority};
   const int statuses[] = {200, 200, 200, 400, 401, 404, 413, 429, 500, 502, 503, 529};
   int executed_attempts = 0, cut_streams = 0;
 

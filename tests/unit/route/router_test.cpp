@@ -50,7 +50,7 @@ catalog::Entry Priced(std::optional<std::int64_t> in, std::optional<std::int64_t
 
 TEST(Strategy, Names) {
   for (Strategy s : {Strategy::kPowerOfTwo, Strategy::kCheapest, Strategy::kFastest, Strategy::kWeighted,
-                     Strategy::kLeastBusy}) {
+                     Strategy::kLeastBusy, Strategy::kPriority}) {
     EXPECT_EQ(ParseStrategy(StrategyName(s)), s);
   }
   EXPECT_EQ(ParseStrategy("power-of-two"), Strategy::kPowerOfTwo);
@@ -117,6 +117,18 @@ TEST(Fastest, ByPredictedTotal) {
 TEST(LeastBusy, ByInFlightTiesByPosition) {
   std::vector<Candidate> c{Warm("a", 1, 0, 5), Warm("b", 1, 0, 2), Warm("c", 1, 0, 2), Warm("d", 1, 0, 0)};
   EXPECT_EQ(Order(Route(Req(Strategy::kLeastBusy), c)), (std::vector<std::uint16_t>{3, 1, 2, 0}));
+}
+
+TEST(Priority, GivenOrderInsideEachHealthTier) {
+  // Loads, prices and speeds are ignored: the configuration order is the plan, except that a
+  // rate-limited or open backend still goes after the healthy ones.
+  std::vector<Candidate> c{Warm("a", 9, 0, 7), Warm("b", 1, 0, 0), Warm("c", 5, 0, 3), Warm("d", 1, 0, 0)};
+  c[1].stats.health = Health::kOpen;
+  EXPECT_EQ(Order(Route(Req(Strategy::kPriority), c)), (std::vector<std::uint16_t>{0, 2, 3, 1}));
+  RouteRequest exclude = Req(Strategy::kPriority);
+  exclude.open_policy = OpenPolicy::kExclude;
+  EXPECT_EQ(Order(Route(exclude, c)), (std::vector<std::uint16_t>{0, 2, 3}));
+  EXPECT_EQ(Order(Route(Req(Strategy::kPriority, 2), c)), (std::vector<std::uint16_t>{0, 2}));
 }
 
 TEST(Weighted, WithoutRngHeaviestFirstZeroWeightLast) {

@@ -1,0 +1,104 @@
+// The router in the request path (docs/routing.md): strategies chosen per alias, the circuit
+// breaker taking a failing backend out of the plan, the request deadline, and the audit record
+// naming what was skipped. Through the real binaries against simulators.
+
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+
+import {
+  chat, chatBody, metric, metrics, simBackend, simStats, startGateway, startSim, stopAll, stopCleanly, testConfig,
+} from './lib.mjs';
+
+after(async () => {
+  await stopAll();
+});
+
+describe('strategies per alias', () => {
+  test('cheapest sends every request to the lower-priced backend; priority to the first configured', async () => {
+    const pricey = await startSim(['--name', 'pricey', '--models', 'sim-small']);
+    const cheap = await startSim(['--name', 'cheap', '--models', 'sim-small']);
+    const g = await startGateway(testConfig({
+      backends: [
+        simBackend(pricey, { id: 'pricey', models: ['sim-small'],
+          prices: { 'sim-small': { input_per_mtok: 10, output_per_mtok: 30 } } }),
+        simBackend(cheap, { id: 'cheap', models: ['sim-small'],
+          prices: { 'sim-small': { input_per_mtok: 0.1, output_per_mtok: 0.4 } } }),
+      ],
+      routing: { strategy: 'priority' },
+      aliases: { budget: { target: 'sim-small', strategy: 'cheapest' } },
+    }));
+    try {
+      for (let i = 0; i < 5; ++i) {
+        const r = await chat(g, chatBody('hello', { model: 'budget' }));
+        assert.equal(r.status, 200);
+        assert.equal(r.headers.get('x-meridian-backend'), 'cheap');
+      }
+      // The model id itself uses the top-level routing: configuration order.
+      const direct = await chat(g, chatBody());
+      assert.equal(direct.headers.get('x-meridian-backend'), 'pricey');
+      assert.equal((await simStats(pricey)).paths.chat_completions, 1);
+      assert.equal((await simStats(cheap)).paths.chat_completions, 5);
+    } finally {
+      await stopCleanly(g, 'gateway');
+      await pricey.stop();
+      await cheap.stop();
+    }
+  });
+});
+
+describe('circuit breaker', () => {
+  test('five failures in a row open the breaker: the backend leaves the plan and the metrics say so', async () => {
+    const bad = await startSim(['--name', 'bad', '--models', 'sim-small', '--fault', '500']);
+    const good = await startSim(['--name', 'good', '--models', 'sim-small']);
+    const g = await startGateway(testConfig({
+      backends: [simBackend(bad, { id: 'bad', models: ['sim-small'] }), simBackend(good, { id: 'good', models: ['sim-small'] })],
+      routing: { strategy: 'priority', open_breakers: 'exclude' },
+    }));
+    try {
+      for (let i = 0; i < 5; ++i) {
+        const r = await chat(g, chatBody());
+        assert.equal(r.status, 200);
+        assert.equal(r.headers.get('x-meridian-backend'), 'good');
+        assert.equal(r.headers.get('x-meridian-attempts'), '2', `request ${i + 1} tried bad first`);
+      }
+      const m = await metrics(g);
+      assert.equal(metric(m, 'meridian_breaker_state', { backend: 'bad', model: 'sim-small', state: 'open' }), 1);
+      assert.equal(metric(m, 'meridian_breaker_state', { backend: 'good', model: 'sim-small', state: 'closed' }), 1);
+      assert.equal(metric(m, 'meridian_retries_total', { backend: 'bad', reason: 'status_500' }), 5);
+      // Open (cool-down 5 s): the next requests go straight to good.
+      for (let i = 0; i < 3; ++i) {
+        const r = await chat(g, chatBody());
+        assert.equal(r.headers.get('x-meridian-backend'), 'good');
+        assert.equal(r.headers.get('x-meridian-attempts'), '1');
+      }
+      assert.equal((await simStats(bad)).paths.chat_completions, 5);
+    } finally {
+      await stopCleanly(g, 'gateway');
+      await bad.stop();
+      await good.stop();
+    }
+  });
+});
+
+describe('deadline', () => {
+  test('the request deadline bounds the wait for a response head: 504 naming the deadline', async () => {
+    const slow = await startSim(['--name', 'slow', '--models', 'sim-small']);
+    const g = await startGateway(testConfig({
+      backends: [simBackend(slow, { id: 'slow', models: ['sim-small'] })],
+      upstream_defaults: { timeouts: { first_byte: '60s' } },
+      aliases: { quick: { target: 'sim-small', deadline: '300ms' } },
+    }));
+    try {
+      const r = await chat(g, chatBody('hello', { model: 'quick' }), { headers: { 'x-sim-fault': 'stall-before' } });
+      assert.equal(r.status, 504);
+      assert.equal(r.json.error.code, 'upstream_timeout');
+      assert.equal(r.json.error.message, "backend 'slow' did not answer within the request's deadline of 300 ms");
+      // Without the alias there is no request deadline: the same backend answers normally.
+      const ok = await chat(g, chatBody());
+      assert.equal(ok.status, 200);
+    } finally {
+      await stopCleanly(g, 'gateway');
+      await slow.stop();
+    }
+  });
+});
