@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "route/quality.hpp"
 #include "route/router.hpp"
 #include "route/stats.hpp"
 
@@ -92,6 +93,33 @@ void BM_StatsView(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_StatsView);
+
+// One quality-router decision (src/route/quality.hpp, docs/quality_router.md): features of the
+// prompt + dot product + sigmoid + threshold compare, for prompts of 200, 1000, 4096 and 16384
+// bytes (only the first max_bytes = 4096 are read). Target: <= 50 us for a typical prompt. The
+// weights are pseudo-random with the shipped model's shape (the cost does not depend on their
+// values, and this binary links only meridian_route, so it does not read the model file).
+void BM_QualityPredict(benchmark::State& state) {
+  QualityModel model;
+  model.features.hash_bits = 14;
+  model.features.max_bytes = 4096;
+  model.weights.resize(model.features.dim());
+  Rng gen(42);
+  for (auto& w : model.weights) w = static_cast<float>(gen.Uniform() - 0.5);
+  const std::string sentence =
+      "Explain, step by step, how to compute the determinant of a 3x3 matrix, and then write a short "
+      "Python function that does it; compare its cost with Gaussian elimination. ";
+  std::string prompt;
+  while (prompt.size() < static_cast<std::size_t>(state.range(0))) prompt += sentence;
+  prompt.resize(static_cast<std::size_t>(state.range(0)));
+  bool strong = false;
+  for (auto _ : state) {
+    strong ^= model.PreferStrong(prompt, 0.5);
+    benchmark::DoNotOptimize(strong);
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * state.range(0));
+}
+BENCHMARK(BM_QualityPredict)->Arg(200)->Arg(1000)->Arg(4096)->Arg(16384);
 
 }  // namespace
 
