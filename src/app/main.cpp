@@ -4,6 +4,9 @@
 #include <CLI/CLI.hpp>
 
 #include "app/commands.hpp"
+#include "app/keys_cmd.hpp"
+#include "app/router_cmd.hpp"
+#include "app/replay_cmd.hpp"
 
 int main(int argc, char** argv) {
   CLI::App cli{"Meridian: a hybrid LLM routing gateway"};
@@ -37,11 +40,23 @@ int main(int argc, char** argv) {
   meridian::app::UsageArgs usage_args;
   auto* usage = meridian::app::AddUsageCommand(cli, usage_args);
 
+  meridian::app::ReplayArgs replay_args;
+  auto* replay = meridian::app::AddReplayCommand(cli, replay_args);
+
+  meridian::app::RouterArgs router_args;
+  auto* router = meridian::app::AddRouterCommand(cli, router_args);
+
+  meridian::app::KeysArgs keys_args;  // tenants, teams, keys
+  meridian::app::AddKeysCommands(cli, keys_args);
+
   CLI11_PARSE(cli, argc, argv);
+  if (!keys_args.noun.empty()) return meridian::app::RunKeysCommand(keys_args);
   if (*serve) return meridian::app::Serve(serve_args);
   if (*check) return meridian::app::ConfigCheck(check_path);
   if (*explain) return meridian::app::Explain(explain_args);
   if (*audit) return meridian::app::Audit(audit_args);
   if (*usage) return meridian::app::Usage(usage_args);
+  if (*replay) return meridian::app::Replay(replay_args);
+  if (*router) return meridian::app::Router(router_args);
   return 2;
 }
