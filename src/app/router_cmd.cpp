@@ -147,15 +147,18 @@ int Train(const RouterArgs& args) {
       return 2;
     }
     const auto weak = SplitCommas(args.weak_models);
-    auto parsed = route::AlpacaEvalExamples(*inst, *judg, weak, args.strong_baseline, !args.no_length_control);
+    auto parsed = route::AlpacaEvalExamples(*inst, *judg, weak, args.strong_baseline, !args.no_length_control,
+                                            args.label == "vote" ? route::AlpacaLabel::kVote
+                                                                 : route::AlpacaLabel::kPreference);
     if (!parsed) {
       fmt::print(stderr, "router train: {}\n", parsed.error().message);
       return 2;
     }
     examples = std::move(*parsed);
-    data_desc = std::string("AlpacaEval 2 (weighted, GPT-4 Turbo judge): label = mean ") +
+    data_desc = std::string("AlpacaEval 2 (weighted, GPT-4 Turbo judge): label = ") +
+                (args.label == "vote" ? "share of the weak models with " : "mean ") +
                 (args.no_length_control ? "" : "length-controlled ") + "P(" + args.strong_baseline +
-                " preferred) over " + args.weak_models;
+                " preferred)" + (args.label == "vote" ? " > 0.5" : "") + " over " + args.weak_models;
     weak_desc = args.weak_models;
   }
 
@@ -166,6 +169,10 @@ int Train(const RouterArgs& args) {
   opt.learning_rate = args.learning_rate;
   opt.l2 = args.l2;
   opt.calibration_fraction = args.calibration_fraction;
+  opt.hashed = !(args.dense_only || args.heuristic);
+  opt.prior = args.prior || args.heuristic;
+  if (args.heuristic) opt.epochs = 0;
+  opt.label = args.custom.empty() ? args.label : "custom";
   if (args.target_pgr >= 0) {
     opt.target_strong_share = -1;
     opt.target_pgr = args.target_pgr;
@@ -260,6 +267,7 @@ int Eval(const RouterArgs& args) {
                        "CPT(95%)", "APGR");
   std::size_t scored = 0;
   double score_seconds = 0;
+  const route::QualityModel prior_model = route::DifficultyPriorModel();
   for (const auto& b : benchmarks) {
     std::vector<double> scores;
     scores.reserve(b.prompts.size());
@@ -269,6 +277,10 @@ int Eval(const RouterArgs& args) {
     scored += b.prompts.size();
     const auto ours = route::EvaluateRouter(scores, b.prompts, args.num_results);
     const auto rnd = route::EvaluateRandomRouter(b.prompts, args.random_seeds, args.num_results);
+    std::vector<double> prior_scores;
+    prior_scores.reserve(b.prompts.size());
+    for (const auto& p : b.prompts) prior_scores.push_back(prior_model.Score(p.prompt));
+    const auto heur = route::EvaluateRouter(prior_scores, b.prompts, args.num_results);
     const double strong = route::MeanStrong(b.prompts), weak = route::MeanWeak(b.prompts);
 
     boost::json::object r;
@@ -278,6 +290,7 @@ int Eval(const RouterArgs& args) {
     r["weak_performance"] = weak;
     r["quality_router"] = MetricsJson(ours);
     r["random_router"] = MetricsJson(rnd);
+    r["difficulty_prior_heuristic"] = MetricsJson(heur);
     boost::json::array pub;
     for (const auto& set : PublishedFigures()) {
       if (b.name != set.benchmark) continue;
@@ -294,6 +307,9 @@ int Eval(const RouterArgs& args) {
     table += fmt::format("{:<9} {:<48} {:>7.2f}% {:>7.2f}% {:>7.2f}% {:>7.3f}\n", b.name,
                          fmt::format("random (ours, {} seeds)", args.random_seeds), rnd.cpt50 * 100, rnd.cpt80 * 100,
                          rnd.cpt95 * 100, rnd.apgr);
+    table += fmt::format("{:<9} {:<48} {:>7.2f}% {:>7.2f}% {:>7.2f}% {:>7.3f}\n", b.name,
+                         "difficulty prior (heuristic, not learned)", heur.cpt50 * 100, heur.cpt80 * 100,
+                         heur.cpt95 * 100, heur.apgr);
     table += fmt::format("{:<9} {:<48} {:>7.2f}% {:>7.2f}% {:>7.2f}% {:>7.3f}\n", b.name, "quality router (ours)",
                          ours.cpt50 * 100, ours.cpt80 * 100, ours.cpt95 * 100, ours.apgr);
     table += fmt::format("{:<9} {} prompts ({} before decontamination); strong {:.4f}, weak {:.4f}\n\n", "",
@@ -327,10 +343,16 @@ CLI::App* AddRouterCommand(CLI::App& cli, RouterArgs& args) {
   train->add_option("--strong-baseline", args.strong_baseline, "AlpacaEval baseline the judgements compare against");
   train->add_flag("--no-length-control", args.no_length_control,
                   "Keep the judge's preference for longer answers in the labels");
+  train->add_option("--label", args.label, "AlpacaEval label: preference (mean P(strong preferred)) or vote")
+      ->check(CLI::IsMember({"preference", "vote"}));
+  train->add_flag("--dense-only", args.dense_only, "Learn only the dense features (hashed n-gram weights stay 0)");
+  train->add_flag("--prior", args.prior, "Start the dense weights at the difficulty prior and shrink towards it");
+  train->add_flag("--heuristic", args.heuristic,
+                  "Write the difficulty prior itself (no learning), calibrated on the held-out prompts");
   train->add_option("--seed", args.seed, "Seed for the calibration split and the SGD order (default 1)");
   train->add_option("--epochs", args.epochs, "SGD epochs (default 3)");
   train->add_option("--learning-rate", args.learning_rate, "AdaGrad step (default 0.05)");
-  train->add_option("--l2", args.l2, "L2 regularisation (default 1e-3)");
+  train->add_option("--l2", args.l2, "L2 regularisation (default 1e-2)");
   train->add_option("--hash-bits", args.hash_bits, "Hashed feature slots = 2^bits (8..20, default 14)");
   train->add_option("--calibration-fraction", args.calibration_fraction, "Share of prompts held out for the threshold");
   auto* share = train->add_option("--target-share", args.target_share, "Default threshold: this share of strong calls");

@@ -40,6 +40,92 @@ inline bool IsSpace(unsigned char c) { return c == ' ' || c == '\t' || c == '\n'
 
 using Dense = std::array<float, kQualityDenseFeatures>;
 
+// ---- Task detectors: whole-word keyword lists (lowercase), looked up by the word's FNV-1a
+// hash (the same hash Walk computes). Fixed a priori from what the task kinds look like in
+// general, not from any benchmark's prompts; each word belongs to one list.
+
+constexpr std::uint64_t Fnv(std::string_view s) {
+  std::uint64_t h = kFnvOffset;
+  for (char c : s) h = (h ^ static_cast<unsigned char>(c)) * kFnvPrime;
+  return h;
+}
+
+constexpr std::string_view kMathWords[] = {
+    "calculate", "calculation", "compute", "solve", "equation", "equations", "sum", "product", "probability",
+    "integral", "derivative", "percent", "percentage", "average", "median", "total", "area", "volume", "ratio",
+    "prime", "math", "mathematical", "algebra", "geometry", "triangle", "fraction", "divide", "divided",
+    "multiply", "multiplied", "subtract", "plus", "minus", "remainder", "factor", "integer", "sqrt", "formula",
+    "cost", "costs", "price", "dollars", "per", "twice", "half", "profit", "interest", "speed", "distance"};
+constexpr std::string_view kCodeWords[] = {
+    "code", "function", "python", "java", "javascript", "typescript", "sql", "program", "programming",
+    "implement", "implementation", "algorithm", "class", "def", "return", "bug", "debug", "compile", "script",
+    "regex", "api", "html", "css", "array", "loop", "variable", "recursion", "recursive", "query", "database",
+    "bash", "git", "rust", "golang", "react", "snippet", "syntax", "runtime", "complexity", "binary", "sort",
+    "sorting", "cpp", "compiler", "library", "method", "parameter", "parameters"};
+constexpr std::string_view kReasoningWords[] = {
+    "why", "prove", "proof", "reason", "reasoning", "step", "steps", "logic", "logical", "therefore", "deduce",
+    "infer", "puzzle", "riddle", "suppose", "assume", "assuming", "imply", "implies", "conclude", "conclusion",
+    "determine", "paradox", "contradiction", "hypothesis", "true", "false"};
+constexpr std::string_view kExtractionWords[] = {
+    "extract", "list", "format", "table", "csv", "yaml", "json", "identify", "parse", "bullet", "categorize",
+    "classify", "label", "rank", "sentiment", "passage", "output", "exactly", "only", "must", "following",
+    "words", "characters", "sentences"};
+constexpr std::string_view kWritingWords[] = {
+    "write", "compose", "story", "poem", "essay", "blog", "email", "letter", "creative", "imagine", "describe",
+    "song", "lyrics", "poetry", "speech", "tweet", "slogan", "fiction", "novel", "narrative", "haiku", "rap",
+    "persuasive", "advertisement"};
+
+struct Keyword {
+  std::uint64_t hash;
+  std::uint32_t slot;
+};
+constexpr std::size_t kKeywordCount = std::size(kMathWords) + std::size(kCodeWords) + std::size(kReasoningWords) +
+                                      std::size(kExtractionWords) + std::size(kWritingWords);
+
+constexpr std::array<Keyword, kKeywordCount> MakeKeywords() {
+  std::array<Keyword, kKeywordCount> out{};
+  std::size_t k = 0;
+  for (auto w : kMathWords) out[k++] = {Fnv(w), kQualityDetectorMath};
+  for (auto w : kCodeWords) out[k++] = {Fnv(w), kQualityDetectorCode};
+  for (auto w : kReasoningWords) out[k++] = {Fnv(w), kQualityDetectorReasoning};
+  for (auto w : kExtractionWords) out[k++] = {Fnv(w), kQualityDetectorExtraction};
+  for (auto w : kWritingWords) out[k++] = {Fnv(w), kQualityDetectorWriting};
+  std::sort(out.begin(), out.end(), [](const Keyword& a, const Keyword& b) { return a.hash < b.hash; });
+  return out;
+}
+constexpr auto kKeywords = MakeKeywords();
+static_assert(std::adjacent_find(kKeywords.begin(), kKeywords.end(), [](const Keyword& a, const Keyword& b) {
+                return a.hash == b.hash;
+              }) == kKeywords.end(),
+              "a keyword is in two lists (or two keywords collide)");
+constexpr std::uint64_t kHashHow = Fnv("how");
+constexpr std::uint64_t kHashMany = Fnv("many");
+constexpr std::uint64_t kHashMuch = Fnv("much");
+
+// Detector slot of a word hash, or 0 when it is no keyword.
+inline std::uint32_t KeywordSlot(std::uint64_t h) {
+  const auto it = std::lower_bound(kKeywords.begin(), kKeywords.end(), h,
+                                   [](const Keyword& k, std::uint64_t v) { return k.hash < v; });
+  return (it != kKeywords.end() && it->hash == h) ? it->slot : 0;
+}
+
+inline bool IsAlnum(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+
+constexpr std::array<float, kQualityDenseFeatures> MakePrior() {
+  std::array<float, kQualityDenseFeatures> p{};
+  p[9] = 0.5f;  // a ``` code fence
+  p[kQualityDetectorMath] = 1.0f;
+  p[kQualityDetectorCode] = 1.0f;
+  p[kQualityDetectorReasoning] = 0.75f;
+  p[kQualityDetectorExtraction] = 0.5f;
+  p[kQualityDetectorWriting] = -0.5f;
+  p[kQualityDetectorArithmetic] = 1.0f;
+  p[kQualityDetectorNumbers] = 0.5f;
+  p[kQualityDetectorCodeSyntax] = 1.0f;
+  return p;
+}
+constexpr auto kPrior = MakePrior();
+
 // One pass over the first max_bytes of `text`: calls on_hash(slot) once per hashed event
 // (word, bigram, character 4-gram of the lowercased, whitespace-collapsed text), fills `dense`,
 // and returns the number of hashed events. Both Score and ExtractQualityFeatures go through
@@ -58,6 +144,9 @@ std::uint32_t Walk(std::string_view text, const QualityFeatureConfig& config, De
   std::size_t questions = 0, punct = 0, sentences = 0, words = 0, numeric_words = 0, word_bytes = 0;
   std::size_t backtick_run = 0;
   bool fence = false;
+  std::size_t detector[kQualityDenseFeatures] = {};  // keyword counts by detector slot
+  std::size_t arithmetic = 0, code_syntax = 0;
+  unsigned char prev_byte = ' ';
 
   std::uint32_t window = 0;
   std::uint32_t window_len = 0;
@@ -77,6 +166,10 @@ std::uint32_t Walk(std::string_view text, const QualityFeatureConfig& config, De
     ++words;
     word_bytes += word_len;
     if (word_numeric) ++numeric_words;
+    if (const auto slot = KeywordSlot(word_hash); slot != 0) ++detector[slot];
+    if (have_prev && prev_word == kHashHow && (word_hash == kHashMany || word_hash == kHashMuch)) {
+      ++detector[kQualityDetectorMath];
+    }
     emit(kNsWord ^ word_hash);
     if (have_prev) emit(kNsBigram ^ (prev_word * 0x9E3779B97F4A7C15ull + word_hash));
     prev_word = word_hash;
@@ -118,6 +211,36 @@ std::uint32_t Walk(std::string_view text, const QualityFeatureConfig& config, De
     }
     if (c < 0x80 && !IsSpace(c) && !IsWordByte(c)) ++punct;
 
+    // Arithmetic: an operator between operands with a digit on at least one side ("3 + 4",
+    // "x^2", "2*(") looking past at most one space each way; "20%"; "$5".
+    switch (c) {
+      case '+': case '-': case '*': case '/': case '^': case '=': case '<': case '>': {
+        std::size_t a = i, b = i + 1;
+        unsigned char before = 0, after = 0;
+        if (a > 0) before = Lower(static_cast<unsigned char>(text[--a]));
+        if (before == ' ' && a > 0) before = Lower(static_cast<unsigned char>(text[--a]));
+        if (b < n) after = Lower(static_cast<unsigned char>(text[b]));
+        if (after == ' ' && b + 1 < n) after = Lower(static_cast<unsigned char>(text[b + 1]));
+        const bool left = IsAlnum(before) || before == ')', right = IsAlnum(after) || after == '(';
+        if (left && right && (IsDigit(before) || IsDigit(after))) ++arithmetic;
+        break;
+      }
+      case '%':
+        if (IsDigit(prev_byte)) ++arithmetic;
+        break;
+      default:
+        if (IsDigit(c) && prev_byte == '$') ++arithmetic;
+        break;
+    }
+    // Code syntax: a call "name(", and the two-byte operators == != -> => :: && || += -=.
+    if (c == '(' && IsWordByte(prev_byte)) ++code_syntax;
+    if ((c == '=' && (prev_byte == '=' || prev_byte == '!' || prev_byte == '+' || prev_byte == '-')) ||
+        (c == '>' && (prev_byte == '-' || prev_byte == '=')) || (c == ':' && prev_byte == ':') ||
+        (c == '&' && prev_byte == '&') || (c == '|' && prev_byte == '|')) {
+      ++code_syntax;
+    }
+    prev_byte = c;
+
     const bool space = IsSpace(c);
     if (space) {
       if (!last_space) push_char(' ');
@@ -152,6 +275,14 @@ std::uint32_t Walk(std::string_view text, const QualityFeatureConfig& config, De
   dense[11] = static_cast<float>(std::log1p(static_cast<double>(sentences)) / 5.0);
   dense[12] = frac(punct, n);
   dense[13] = frac(numeric_words, words);
+  const auto log_count = [](std::size_t k) { return static_cast<float>(std::log1p(static_cast<double>(k)) / 2.0); };
+  for (std::uint32_t slot : {kQualityDetectorMath, kQualityDetectorCode, kQualityDetectorReasoning,
+                             kQualityDetectorExtraction, kQualityDetectorWriting}) {
+    dense[slot] = log_count(detector[slot]);
+  }
+  dense[kQualityDetectorArithmetic] = log_count(arithmetic);
+  dense[kQualityDetectorNumbers] = static_cast<float>(std::log1p(static_cast<double>(numeric_words)) / 3.0);
+  dense[kQualityDetectorCodeSyntax] = log_count(code_syntax);
   return events;
 }
 
@@ -228,6 +359,21 @@ double QualityModel::Logit(std::string_view text) const {
 }
 
 double QualityModel::Score(std::string_view text) const { return Sigmoid(Logit(text)); }
+
+std::span<const float> QualityDifficultyPrior() { return kPrior; }
+
+QualityModel DifficultyPriorModel() {
+  QualityModel model;
+  model.features.hash_bits = 8;
+  model.weights.assign(model.features.dim(), 0.0f);
+  std::copy(kPrior.begin(), kPrior.end(), model.weights.begin());
+  model.default_threshold = 0.5;
+  model.threshold_rule = "fixed=0.5";
+  model.strong_model = "(difficulty prior, not learned)";
+  model.weak_model = "(difficulty prior, not learned)";
+  model.training = R"J({"data":"none: hand-set a-priori weights (QualityDifficultyPrior)"})J";
+  return model;
+}
 
 // ---- Model file ----
 

@@ -88,7 +88,11 @@ core::Result<QualityModel> TrainQualityModel(std::span<const TrainingExample> ex
   for (std::size_t i = 0; i < examples.size(); ++i) ExtractQualityFeatures(examples[i].text, options.features, x[i]);
 
   const std::size_t dim = options.features.dim();
-  std::vector<double> w(dim, 0.0), g2(dim, 0.0);
+  std::vector<double> w(dim, 0.0), g2(dim, 0.0), centre(dim, 0.0);
+  if (options.prior) {
+    const auto prior = QualityDifficultyPrior();
+    for (std::size_t d = 0; d < prior.size(); ++d) w[d] = centre[d] = prior[d];
+  }
   double b = 0, b_g2 = 0;
   // Start the bias at the weighted mean label's logit: the rest only explains deviations.
   {
@@ -107,7 +111,8 @@ core::Result<QualityModel> TrainQualityModel(std::span<const TrainingExample> ex
       const auto& ex = examples[i];
       const double g = ex.weight * (Sigmoid(Dot(x[i], w, b)) - ex.label);
       for (const auto& f : x[i]) {
-        const double grad = g * f.value + options.l2 * w[f.index];
+        if (!options.hashed && f.index >= kQualityDenseFeatures) break;  // sorted: the rest are hashed
+        const double grad = g * f.value + options.l2 * (w[f.index] - centre[f.index]);
         g2[f.index] += grad * grad;
         w[f.index] -= options.learning_rate * grad / (std::sqrt(g2[f.index]) + kEps);
       }
@@ -148,9 +153,10 @@ core::Result<QualityModel> TrainQualityModel(std::span<const TrainingExample> ex
     for (auto i : cal_idx) {
       const double s = model.Score(examples[i].text);
       scores.push_back(s);
+      const double ref = examples[i].reference >= 0 ? examples[i].reference : examples[i].label;
       strong.push_back(0.5);
-      weak.push_back(1 - examples[i].label);
-      prompts.push_back({std::string(), 0.5, 1 - examples[i].label});
+      weak.push_back(1 - ref);
+      prompts.push_back({std::string(), 0.5, 1 - ref});
       loss += examples[i].weight * LogLoss(s, examples[i].label);
       sw += examples[i].weight;
     }
@@ -193,6 +199,9 @@ core::Result<QualityModel> TrainQualityModel(std::span<const TrainingExample> ex
   tr["epochs"] = options.epochs;
   tr["learning_rate"] = options.learning_rate;
   tr["l2"] = options.l2;
+  tr["features"] = std::string(kQualityFeatureScheme) + (options.hashed ? "" : ", dense slots only (hashed weights 0)");
+  tr["prior"] = options.prior ? "difficulty prior (start and L2 centre of the dense weights)" : "none";
+  if (!options.label.empty()) tr["label"] = options.label;
   tr["train_prompts"] = rep.train_prompts;
   tr["calibration_prompts"] = rep.calibration_prompts;
   tr["train_log_loss"] = std::round(rep.train_loss * 1e6) / 1e6;
@@ -207,7 +216,7 @@ core::Result<std::vector<TrainingExample>> AlpacaEvalExamples(std::string_view i
                                                               std::string_view judgements_csv,
                                                               std::span<const std::string> weak_models,
                                                               std::string_view strong_baseline,
-                                                              bool length_controlled) {
+                                                              bool length_controlled, AlpacaLabel label_kind) {
   std::map<std::int64_t, std::string> instructions;
   auto ok = ForEachLine(instructions_jsonl, [&](std::size_t line_no, std::string_view line) -> core::Result<void> {
     boost::system::error_code ec;
@@ -294,7 +303,12 @@ core::Result<std::vector<TrainingExample>> AlpacaEvalExamples(std::string_view i
       phi = sxx > 0 ? sxy / sxx : 0;
     }
   }
-  std::map<std::int64_t, std::pair<double, int>> labels;  // id -> (sum of P(strong preferred), count)
+  struct Cell {
+    double preference = 0;  // sum of P(strong preferred)
+    double votes = 0;       // sum of [P(strong preferred) > 0.5] (+0.5 for = 0.5)
+    int count = 0;
+  };
+  std::map<std::int64_t, Cell> labels;
   for (std::size_t r = 1; r < rows->size(); ++r) {
     const auto& row = (*rows)[r];
     const auto need = static_cast<std::size_t>(std::max({c_model, c_id, c_base, c_pref}));
@@ -327,11 +341,17 @@ core::Result<std::vector<TrainingExample>> AlpacaEvalExamples(std::string_view i
       }
     }
     auto& cell = labels[id];
-    cell.first += 1 - weak_wins;
-    cell.second += 1;
+    const double strong_wins = 1 - weak_wins;
+    cell.preference += strong_wins;
+    cell.votes += strong_wins > 0.5 ? 1.0 : (strong_wins == 0.5 ? 0.5 : 0.0);
+    cell.count += 1;
   }
   std::vector<TrainingExample> out;
-  for (const auto& [id, cell] : labels) out.push_back({instructions[id], cell.first / cell.second, 1.0});
+  for (const auto& [id, cell] : labels) {
+    const double preference = cell.preference / cell.count;
+    const double label = label_kind == AlpacaLabel::kVote ? cell.votes / cell.count : preference;
+    out.push_back({instructions[id], label, 1.0, preference});
+  }
   if (out.empty()) return Fail(ErrorCode::kInvalidRequest, "judgements: no judgements for the weak models given");
   return out;
 }

@@ -88,7 +88,7 @@ TEST(QualityModelLoad, WrongVersion) {
 TEST(QualityModelLoad, WrongDimension) {
   auto m = LoadQualityModel(kFixtures + "wrong_dimension.json");
   ASSERT_FALSE(m.has_value());
-  EXPECT_NE(m.error().message.find("weights has 269 entries, the dimension is 270 (14 dense + 2^8 hashed)"),
+  EXPECT_NE(m.error().message.find("weights has 277 entries, the dimension is 278 (22 dense + 2^8 hashed)"),
             std::string::npos)
       << m.error().message;
   EXPECT_EQ(m.error().param, "weights");
@@ -115,9 +115,9 @@ TEST(QualityModelLoad, EveryOtherProblemIsNamed) {
   ExpectParseError(Replace(ok, "\"meridian.quality_router\"", "\"other\""), "format is \"other\"", "format");
   ExpectParseError(Replace(ok, "\"version\": 1", "\"version\": \"1\""), "not an integer", "version");
   ExpectParseError(Replace(ok, "\"version\": 1", "\"versionx\": 1"), "missing field \"version\"", "version");
-  ExpectParseError(Replace(ok, "\"w1w2c4-v1\"", "\"w1-v0\""), "unknown feature scheme \"w1-v0\"", "features.scheme");
+  ExpectParseError(Replace(ok, "\"w1w2c4d-v2\"", "\"w1-v0\""), "unknown feature scheme \"w1-v0\"", "features.scheme");
   ExpectParseError(Replace(ok, "\"hash_bits\": 8", "\"hash_bits\": 30"), "outside 8..20", "features.hash_bits");
-  ExpectParseError(Replace(ok, "\"dense\": 14", "\"dense\": 12"), "features.dense is 12", "features.dense");
+  ExpectParseError(Replace(ok, "\"dense\": 22", "\"dense\": 12"), "features.dense is 12", "features.dense");
   ExpectParseError(Replace(ok, "\"max_bytes\": 4096", "\"max_bytes\": 0"), "outside 1..", "features.max_bytes");
   ExpectParseError(Replace(ok, "\"bias\": -0.25", "\"bias\": \"x\""), "\"bias\" is not a number", "bias");
   ExpectParseError(Replace(ok, "\"default\": 0.5", "\"default\": 1.5"), "outside [0, 1]", "threshold.default");
@@ -226,6 +226,52 @@ TEST(QualityFeatures, ScoreMatchesTheExtractedFeatures) {
   }
   EXPECT_EQ(m->PreferStrong("abc", 0.0), true);
   EXPECT_EQ(m->PreferStrong("abc", 1.0), false);
+}
+
+TEST(QualityFeatures, TaskDetectors) {
+  QualityFeatureConfig config;
+  auto dense = [&](const std::string& text) {
+    std::vector<QualityFeature> f;
+    ExtractQualityFeatures(text, config, f);
+    std::vector<float> d(kQualityDenseFeatures, 0.0f);
+    for (const auto& x : f) {
+      if (x.index < kQualityDenseFeatures) d[x.index] = x.value;
+    }
+    return d;
+  };
+  const float one = static_cast<float>(std::log1p(1.0) / 2.0), two = static_cast<float>(std::log1p(2.0) / 2.0);
+  // "How many" counts as a math word, as does "calculate"; "3 + 4" and "x^2" are arithmetic.
+  auto m = dense("How many apples? Calculate 3 + 4 and x^2.");
+  EXPECT_FLOAT_EQ(m[kQualityDetectorMath], two);
+  EXPECT_FLOAT_EQ(m[kQualityDetectorArithmetic], two);
+  EXPECT_FLOAT_EQ(m[kQualityDetectorCode], 0.0f);
+  EXPECT_FLOAT_EQ(m[kQualityDetectorWriting], 0.0f);
+  // Whole words only, case-insensitive; a hyphen between letters is not arithmetic.
+  auto w = dense("Write a POEM about a well-known poet's poems");
+  EXPECT_FLOAT_EQ(w[kQualityDetectorWriting], two);
+  EXPECT_FLOAT_EQ(w[kQualityDetectorArithmetic], 0.0f);
+  auto c = dense("Implement a Python function: if (a == b) return f(x);");
+  EXPECT_FLOAT_EQ(c[kQualityDetectorCode], static_cast<float>(std::log1p(4.0) / 2.0));  // implement python function return
+  EXPECT_FLOAT_EQ(c[kQualityDetectorCodeSyntax], two);                                // "==" and "f("
+  auto r = dense("Prove it, step by step. Extract the JSON. 20% of $5");
+  EXPECT_FLOAT_EQ(r[kQualityDetectorReasoning], static_cast<float>(std::log1p(3.0) / 2.0));  // prove step step
+  EXPECT_FLOAT_EQ(r[kQualityDetectorExtraction], two);
+  EXPECT_FLOAT_EQ(r[kQualityDetectorArithmetic], two);
+  EXPECT_FLOAT_EQ(r[kQualityDetectorNumbers], static_cast<float>(std::log1p(2.0) / 3.0));
+  EXPECT_FLOAT_EQ(dense("words")[kQualityDetectorExtraction], one);
+}
+
+TEST(QualityFeatures, DifficultyPriorRanksTasksAsDeclared) {
+  const auto prior = QualityDifficultyPrior();
+  ASSERT_EQ(prior.size(), kQualityDenseFeatures);
+  EXPECT_FLOAT_EQ(prior[kQualityDetectorMath], 1.0f);
+  EXPECT_FLOAT_EQ(prior[kQualityDetectorWriting], -0.5f);
+  const QualityModel m = DifficultyPriorModel();
+  ASSERT_EQ(m.weights.size(), m.features.dim());
+  EXPECT_TRUE(ParseQualityModel(SerializeQualityModel(m)).has_value());
+  EXPECT_GT(m.Score("Calculate how many 3 + 4 apples there are"), m.Score("Tell me about the sea"));
+  EXPECT_GT(m.Score("Implement a function f(x) in Python"), m.Score("Tell me about the sea"));
+  EXPECT_LT(m.Score("Write a poem about the sea"), m.Score("Tell me about the sea"));
 }
 
 // ---- Thresholds ----
@@ -459,6 +505,40 @@ TEST(QualityTrain, DeterministicAndLearnsTheSignal) {
   EXPECT_TRUE(ParseQualityModel(SerializeQualityModel(*a)).has_value());
 }
 
+TEST(QualityTrain, DenseOnlyPriorAndReferenceLabel) {
+  TrainOptions opt;
+  opt.features.hash_bits = 8;
+  opt.seed = 3;
+  auto ex = Synthetic();
+  // Dense only: the hashed weights stay 0.
+  opt.hashed = false;
+  auto d = TrainQualityModel(ex, opt);
+  ASSERT_TRUE(d.has_value()) << d.error().message;
+  for (std::size_t j = kQualityDenseFeatures; j < d->weights.size(); ++j) ASSERT_EQ(d->weights[j], 0.0f) << j;
+  // The prior with no epochs is the prior itself.
+  opt.prior = true;
+  opt.epochs = 0;
+  auto h = TrainQualityModel(ex, opt);
+  ASSERT_TRUE(h.has_value());
+  const auto prior = QualityDifficultyPrior();
+  for (std::size_t j = 0; j < kQualityDenseFeatures; ++j) EXPECT_EQ(h->weights[j], prior[j]) << j;
+  // The calibration is measured by `reference` when set: a label of 0.5 everywhere with the
+  // same reference gives the same calibration as training on the reference's held-out values.
+  opt = TrainOptions{};
+  opt.features.hash_bits = 8;
+  opt.epochs = 0;  // the same (bias-only) model for both, so only the held-out quality differs
+  auto flat = ex;
+  for (auto& e : flat) {
+    e.reference = e.label;
+    e.label = 0.5;
+  }
+  auto a = TrainQualityModel(ex, opt);
+  auto b = TrainQualityModel(flat, opt);
+  ASSERT_TRUE(a.has_value() && b.has_value());
+  ASSERT_EQ(a->calibration.size(), b->calibration.size());
+  for (std::size_t k = 0; k < a->calibration.size(); ++k) EXPECT_DOUBLE_EQ(a->calibration[k].pgr, b->calibration[k].pgr);
+}
+
 TEST(QualityTrain, RejectsBadInput) {
   TrainOptions opt;
   EXPECT_FALSE(TrainQualityModel({}, opt).has_value());
@@ -498,10 +578,13 @@ TEST(QualityShipped, EvaluatesOnMtBench) {
   EXPECT_LE(ours.cpt80, ours.cpt95);
 }
 
-// Required by issue 5, item 4, and currently FALSE: the AlpacaEval-trained model routes worse
-// than random on MT-Bench (APGR 0.333 vs 0.494; docs/quality_router.md, "Results" explains the
-// domain mismatch). Disabled rather than made to pass by tuning on the evaluation set; enable
-// it when a model trained on better-matched data ships.
+// Required by issue 5, item 4, and currently FALSE: the shipped model (chosen by held-out
+// AlpacaEval APGR, docs/quality_router.md "Variants") routes worse than random on MT-Bench
+// (APGR 0.278 vs 0.494; "Results" explains the domain mismatch). The a-priori difficulty prior
+// does beat random there (0.752), but it was not the pre-declared choice (it is worse than
+// random on held-out AlpacaEval, 0.450), and switching to it after seeing MT-Bench would be
+// choosing on the test set. Disabled rather than made to pass that way; enable it when a model
+// chosen by data that matches the traffic ships.
 TEST(QualityShipped, DISABLED_BeatsTheRandomRouterOnMtBench) {
   const std::string dir = MERIDIAN_SOURCE_DIR "/../shared/data/routing/routellm-evals/";
   if (!std::filesystem::exists(dir + "mt_bench__judgements.jsonl")) GTEST_SKIP() << "no RouteLLM data at " << dir;
