@@ -27,6 +27,8 @@
 #include "store/record_writer.hpp"
 #include "store/sqlite_usage_store.hpp"
 #include "telemetry/metrics.hpp"
+#include "tenancy/directory.hpp"
+#include "tenancy/sqlite_tenancy_store.hpp"
 
 namespace meridian::app {
 
@@ -146,6 +148,14 @@ int Serve(const ServeArgs& args) {
     fmt::print(stderr, "{}: usage ledger: {}\n", args.config_path, usage_store.error().message);
     return 2;
   }
+  // Tenants, teams and virtual keys (docs/tenancy.md): shared with `meridian keys|tenants`.
+  auto tenancy_store = tenancy::SqliteTenancyStore::Open(
+      (std::filesystem::path(state_dir) / tenancy::kTenancyDbFileName).string());
+  if (!tenancy_store) {
+    fmt::print(stderr, "{}: tenancy store: {}\n", args.config_path, tenancy_store.error().message);
+    return 2;
+  }
+  tenancy::KeyDirectory key_directory(**tenancy_store);
   std::unique_ptr<audit::SqliteAuditStore> audit_store;
   if (store_cfg.audit.enabled) {
     // A log that does not match its anchors is not appended to: fail closed.
@@ -174,7 +184,8 @@ int Serve(const ServeArgs& args) {
   store::RecordWriter writer(usage_store->get(), audit_store.get(), writer_opts);
 
   gateway::Gateway gw(*snapshot, registry, &access_log);
-  gw.AttachStore(gateway::StoreHooks{&writer, usage_store->get(), store_cfg.audit.enabled});
+  gw.AttachStore(gateway::StoreHooks{&writer, usage_store->get(), store_cfg.audit.enabled, tenancy_store->get(),
+                                     &key_directory});
   net::Server server(
       server_opts, [&gw](net::Request& req, net::Responder& out) { return gw.Handle(req, out); },
       [&gw](net::http::status status, std::string_view message) { return gw.RenderServerError(status, message); });

@@ -14,6 +14,7 @@ std::string_view CodeName(ErrorCode code) {
     case ErrorCode::kPayloadTooLarge: return "payload_too_large";
     case ErrorCode::kUnsupportedMediaType: return "unsupported_media_type";
     case ErrorCode::kRateLimited: return "rate_limited";
+    case ErrorCode::kQuotaExceeded: return "quota_exceeded";
     case ErrorCode::kInternal: return "internal";
     case ErrorCode::kUnavailable: return "service_unavailable";
     case ErrorCode::kUpstreamError: return "upstream_error";

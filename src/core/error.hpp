@@ -20,6 +20,7 @@ enum class ErrorCode {
   kPayloadTooLarge,       // 413
   kUnsupportedMediaType,  // 415
   kRateLimited,           // 429
+  kQuotaExceeded,         // 429 (OpenAI insufficient_quota; Anthropic 402): a budget ran out
   kInternal,              // 500
   kUnavailable,           // 503: the gateway itself cannot take the request now (e.g. its store)
   kUpstreamError,         // 502: upstream sent something we cannot relay, or reset

@@ -186,6 +186,7 @@ ApiError ApiErrorFromCore(const core::Error& error) {
     case ErrorCode::kPayloadTooLarge: out.cls = ErrorClass::kRequestTooLarge; break;
     case ErrorCode::kUnsupportedMediaType: out.cls = ErrorClass::kOther; out.status = 415; break;
     case ErrorCode::kRateLimited: out.cls = ErrorClass::kRateLimited; break;
+    case ErrorCode::kQuotaExceeded: out.cls = ErrorClass::kQuotaExceeded; break;
     case ErrorCode::kInternal: out.cls = ErrorClass::kInternal; break;
     case ErrorCode::kUpstreamError: out.cls = ErrorClass::kBadGateway; break;
     case ErrorCode::kUpstreamUnavailable: out.cls = ErrorClass::kUnavailable; break;

@@ -16,6 +16,8 @@
 #include "gateway/http_error.hpp"
 #include "gateway/policy_stage.hpp"
 #include "gateway/relay_util.hpp"
+#include "tenancy/admin_api.hpp"
+#include "tenancy/key_format.hpp"
 #include "gateway/request_body.hpp"
 
 namespace meridian::gateway {
@@ -68,7 +70,8 @@ Gateway::Gateway(std::shared_ptr<const Snapshot> snapshot, telemetry::Registry& 
       options_(options),
       started_unix_(std::chrono::duration_cast<std::chrono::seconds>(
                         std::chrono::system_clock::now().time_since_epoch()).count()),
-      stats_(options.route_stats) {
+      stats_(options.route_stats),
+      limiter_(options.limits) {
   auto& m = metrics_;
   m.requests = Registered(registry.AddCounter("meridian_requests_total",
                                               "Requests answered, by route, status and backend.",
@@ -185,6 +188,8 @@ asio::awaitable<void> Gateway::ReplyError(net::Responder& out, RequestContext& c
   auto res = MakeResponse(ctx, static_cast<http::status>(reply.status), std::move(reply.body));
   for (auto& [name, value] : reply.headers) res.set(name, value);
   if (error.code == ErrorCode::kUnauthorized) res.set(http::field::www_authenticate, "Bearer");
+  // A spent budget does not come back by retrying soon: the OpenAI and Anthropic SDKs honour this.
+  if (error.code == ErrorCode::kQuotaExceeded) res.set("x-should-retry", "false");
   if (error.code == ErrorCode::kMethodNotAllowed && !error.param.empty()) res.set(http::field::allow, error.param);
   if (ctx.backend && ctx.attempts > 0) {
     // An error after an upstream attempt says which backend it concerns and what the policy
@@ -222,6 +227,7 @@ asio::awaitable<void> Gateway::Handle(net::Request& request, net::Responder& out
   ctx.request_id = core::IsAcceptableClientRequestId(client_id) ? std::string(client_id) : core::NewRequestId();
   co_await Dispatch(request, out, ctx);
   if (ctx.status == 0) ctx.status = out.peer_gone() ? 499 : 500;
+  SettleLimits(ctx);
   Record(ctx);
 }
 
@@ -245,6 +251,12 @@ asio::awaitable<void> Gateway::DispatchAdmin(net::Request& request, net::Respond
     co_await ReplyError(out, ctx,
                         core::Fail(ErrorCode::kUnauthorized, "An admin key is required: 'Authorization: Bearer <admin key>'.")
                             .error());
+    co_return;
+  }
+  if (store_.tenancy && tenancy::IsTenancyAdminPath(path)) {
+    // Who made a change, for the audit chain: the admin key's prefix, never the key.
+    std::string actor = "admin:" + std::string(bearer->substr(0, std::min<std::size_t>(8, bearer->size() / 2)));
+    co_await AdminTenancy(request, out, ctx, actor);
     co_return;
   }
   if (path == "/admin/usage") {
@@ -491,9 +503,26 @@ asio::awaitable<void> Gateway::Dispatch(net::Request& request, net::Responder& o
                             .error());
     co_return;
   }
-  // Every API request needs a key when keys are configured; a rejected request never reaches
-  // an upstream. Each SDK sends it its own way (ingress.hpp, ClientKey).
-  if (ctx.snapshot->auth_enabled()) {
+  // Every API request needs a key when keys are configured (auth.keys, or virtual keys in the
+  // tenancy store); a rejected request never reaches an upstream. Each SDK sends it its own way
+  // (ingress.hpp, ClientKey). A virtual key ("mk-...") is looked up in the store on every
+  // request, so a revocation takes effect on the next one.
+  std::optional<std::string_view> presented = store_.keys ? ClientKey(request) : std::nullopt;
+  if (presented && tenancy::LooksLikeKey(*presented)) {
+    tenancy::AuthResult auth = store_.keys->Authenticate(*presented);
+    if (!auth) {
+      ErrorCode code = auth.status == tenancy::AuthStatus::kUnavailable ? ErrorCode::kUnavailable : ErrorCode::kUnauthorized;
+      co_await ReplyError(out, ctx, core::Fail(code, std::string(tenancy::ClientMessage(auth.status))).error());
+      co_return;
+    }
+    ctx.virtual_key = std::move(auth.key);
+    ctx.virtual_caller.tenant = ctx.virtual_key->tenant;
+    ctx.virtual_caller.team = ctx.virtual_key->team;
+    ctx.virtual_caller.key_prefix = ctx.virtual_key->key_id;
+    ctx.virtual_caller.declared_mask = ctx.virtual_key->declared_mask;
+    ctx.caller = &ctx.virtual_caller;
+    SyncLimits();
+  } else if (ctx.snapshot->auth_enabled() || VirtualKeysExist()) {
     std::optional<std::string_view> key = ClientKey(request);
     if (!key) {
       co_await ReplyError(out, ctx,
@@ -574,7 +603,7 @@ asio::awaitable<void> Gateway::ChatCompletions(net::Request& request, net::Respo
   }
   ctx.model = std::move(parsed->model);
   ctx.stream = stream;
-  auto route = ctx.snapshot->Resolve(ctx.model);
+  auto route = ResolveModel(ctx, body);
   if (!route) {
     co_await ReplyError(out, ctx, route.error());
     co_return;
@@ -672,6 +701,13 @@ asio::awaitable<std::optional<std::vector<Backend*>>> Gateway::ApplyPolicy(net::
   }
   auto eligible = EligibleBackends(decision, *route.backends);
   summarize(decision);
+  // The key's own restrictions narrow the set further; then its limits are reserved.
+  std::optional<core::Error> refused = ApplyKeyRestrictions(ctx, eligible);
+  if (!refused) refused = ReserveLimits(ctx, eligible, body);
+  if (refused) {
+    co_await ReplyError(out, ctx, *refused);
+    co_return std::nullopt;
+  }
   co_return eligible;
 }
 

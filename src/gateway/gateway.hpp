@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,6 +20,7 @@
 #include "gateway/ingress.hpp"
 #include "gateway/request_body.hpp"
 #include "gateway/snapshot.hpp"
+#include "limits/limits.hpp"
 #include "net/server.hpp"
 #include "redact/redact.hpp"
 #include "route/stats.hpp"
@@ -26,6 +28,8 @@
 #include "store/usage.hpp"
 #include "telemetry/access_log.hpp"
 #include "telemetry/metrics.hpp"
+#include "tenancy/directory.hpp"
+#include "tenancy/store.hpp"
 
 namespace meridian::gateway {
 
@@ -98,7 +102,19 @@ struct RequestContext {
   const RoutePolicy* routing = nullptr;
   std::int64_t estimated_input_tokens = -1;
   std::optional<std::int64_t> max_output_tokens;
+  // Virtual keys (docs/tenancy.md): the key that authenticated, and the Caller made from it
+  // (ctx.caller points here then).
+  std::shared_ptr<const tenancy::ResolvedKey> virtual_key;
+  Caller virtual_caller;
+  // Budgets and rate limits this request holds (docs/limits.md); settled when it ends.
+  limits::Reservation reservation;
+  // The quality router's verdict for an alias that has one ("strong" or "weak"; "" = none).
+  std::string_view quality_choice;
+  double quality_score = 0;
 };
+
+// The text of the request's last user turn, in any model-call dialect (quality routing). Pure.
+std::string LastUserText(Api api, const boost::json::object& body);
 
 // The stores a gateway writes to and reads from (all optional: a gateway without them serves
 // without records, as the unit tests do). Owned by the caller (`meridian serve`).
@@ -106,12 +122,18 @@ struct StoreHooks {
   store::RecordSink* sink = nullptr;         // where each API request's records go
   store::UsageStore* usage = nullptr;        // what GET /admin/usage queries
   bool audit = true;                         // build decision records
+  // Tenants, teams and virtual keys (docs/tenancy.md): the admin API changes `tenancy`;
+  // requests authenticate through `keys` (built over the same store), and their limits are
+  // enforced by the gateway's limiter. Both null: only the configuration's auth.keys.
+  tenancy::TenancyStore* tenancy = nullptr;
+  tenancy::KeyDirectory* keys = nullptr;
 };
 
 struct GatewayOptions {
   std::chrono::milliseconds connect_failure_cool_down{5'000};
   std::size_t max_upstream_body_bytes = 64 * 1024 * 1024;  // non-streaming response bodies
   route::StatsOptions route_stats;  // EWMA weight and circuit-breaker thresholds (route/stats.hpp)
+  limits::LimiterOptions limits;    // output tokens reserved when a request sets no maximum
 };
 
 // The request's cost in micro-USD from its usage and its backend's price for the model
@@ -213,6 +235,28 @@ class Gateway {
   asio::awaitable<void> AdminUsage(net::Request& request, net::Responder& out, RequestContext& ctx);
 
   void Record(const RequestContext& ctx);
+
+  // Resolves ctx.model; for an alias with a quality router, to its weak or strong model by the
+  // prompt's score (quality_stage.cpp). Failure: as Snapshot::Resolve.
+  core::Result<ModelRoute> ResolveModel(RequestContext& ctx, const boost::json::object& body);
+
+  // Virtual keys and limits (tenancy_stage.cpp).
+  // Applies the key directory's scope changes to the limiter (cheap when nothing changed).
+  void SyncLimits();
+  // True when some virtual key exists: every API request then needs a key.
+  bool VirtualKeysExist();
+  // The key's model and backend restrictions: an error (403) when the model is not allowed or
+  // no allowed backend is left; otherwise `eligible` keeps only the allowed backends and the
+  // others are recorded as excluded.
+  std::optional<core::Error> ApplyKeyRestrictions(RequestContext& ctx, std::vector<Backend*>& eligible);
+  // Reserves the request's upper-bound cost and tokens at its tenant, team and key before it
+  // is forwarded: nullopt when admitted (or there is nothing to enforce), else the denial.
+  std::optional<core::Error> ReserveLimits(RequestContext& ctx, const std::vector<Backend*>& eligible,
+                                           const boost::json::object& body);
+  // Ends the request's reservation with its actual usage (or releases it).
+  void SettleLimits(RequestContext& ctx);
+  asio::awaitable<void> AdminTenancy(net::Request& request, net::Responder& out, RequestContext& ctx,
+                                     std::string_view actor);
   std::string ReadyBody(bool& ready) const;
 
   // The request's usage and decision records, from what the context knows now.
@@ -242,6 +286,11 @@ class Gateway {
   // Live stats and circuit breakers per backend × model (route/stats.hpp). Outlives
   // configuration snapshots, so what it learnt survives a reload.
   route::StatsTable stats_;
+  // Budgets and rate limits per tenant, team and virtual key (in this process).
+  limits::Limiter limiter_;
+  std::mutex scopes_mu_;  // guards applied_scopes_ (SyncLimits)
+  std::shared_ptr<const tenancy::ScopeTable> applied_scopes_;
+  std::atomic<std::uint64_t> applied_generation_{0};
 };
 
 

@@ -19,7 +19,8 @@ http::status StatusFor(const core::Error& error) {
     case ErrorCode::kRequestTimeout: return http::status::request_timeout;
     case ErrorCode::kPayloadTooLarge: return http::status::payload_too_large;
     case ErrorCode::kUnsupportedMediaType: return http::status::unsupported_media_type;
-    case ErrorCode::kRateLimited: return http::status::too_many_requests;
+    case ErrorCode::kRateLimited:
+    case ErrorCode::kQuotaExceeded: return http::status::too_many_requests;
     case ErrorCode::kInternal: return http::status::internal_server_error;
     case ErrorCode::kUnavailable: return http::status::service_unavailable;
     case ErrorCode::kUpstreamError: return http::status::bad_gateway;
@@ -46,6 +47,7 @@ std::string_view OpenAiType(const core::Error& error) {
     case ErrorCode::kUnsupportedMediaType: return "invalid_request_error";
     case ErrorCode::kForbidden: return "permission_error";
     case ErrorCode::kRateLimited: return "requests";
+    case ErrorCode::kQuotaExceeded: return "insufficient_quota";
     case ErrorCode::kUpstreamStatus:
       if (error.upstream_status == 429) return "requests";
       if (error.upstream_status >= 400 && error.upstream_status < 500) return "invalid_request_error";
@@ -59,6 +61,7 @@ std::string_view OpenAiCode(const core::Error& error) {
     case ErrorCode::kUnauthorized: return "invalid_api_key";
     case ErrorCode::kModelNotFound: return "model_not_found";
     case ErrorCode::kRateLimited: return "rate_limit_exceeded";
+    case ErrorCode::kQuotaExceeded: return "insufficient_quota";
     case ErrorCode::kUpstreamStatus:
       if (error.upstream_status == 429) return "rate_limit_exceeded";
       return "upstream_error";

@@ -117,7 +117,7 @@ asio::awaitable<void> Gateway::ModelCall(net::Request& request, net::Responder& 
       }
     }
   }
-  auto route = ctx.snapshot->Resolve(ctx.model);
+  auto route = ResolveModel(ctx, body);
   if (!route) {
     co_await ReplyError(out, ctx, route.error());
     co_return;

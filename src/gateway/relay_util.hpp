@@ -36,6 +36,8 @@ void AddMeridianHeaders(Fields& res, const RequestContext& ctx) {
   res.set("x-meridian-backend", ctx.backend->id());
   res.set("x-meridian-provider", ctx.backend->config().provider);
   res.set("x-meridian-attempts", std::to_string(ctx.attempts));
+  // An alias with a quality router says which of its models it chose ("weak" or "strong").
+  if (!ctx.quality_choice.empty()) res.set("x-meridian-quality", ctx.quality_choice);
   // How many values the policy stage replaced before the request left (counts, never values).
   if (ctx.redacted > 0) res.set("x-meridian-redacted", std::to_string(ctx.redacted));
   if (ctx.pseudonymized > 0) res.set("x-meridian-pseudonymized", std::to_string(ctx.pseudonymized));

@@ -1,5 +1,7 @@
 #include "gateway/snapshot.hpp"
 
+#include <filesystem>
+
 #include "gateway/codecs.hpp"
 #include "gateway/pricing.hpp"
 
@@ -155,7 +157,34 @@ core::Result<std::shared_ptr<const Snapshot>> Snapshot::Build(config::Config con
   }
   snap->default_routing_ = ToRoutePolicy(config.routing);
   for (const auto& alias : config.aliases) {
-    snap->aliases_[alias.name] = AliasEntry{alias.target, ToRoutePolicy(alias.routing)};
+    AliasEntry entry{alias.target, ToRoutePolicy(alias.routing), std::nullopt};
+    if (alias.quality) {
+      // The router's model file, relative to the configuration's folder; loaded once per snapshot.
+      std::filesystem::path file(alias.quality->model_file);
+      if (file.is_relative() && !config.source.empty()) file = std::filesystem::path(config.source).parent_path() / file;
+      auto model = route::LoadQualityModel(file.string());
+      if (!model) {
+        return core::Fail(core::ErrorCode::kInternal,
+                          fmt::format("{}.quality.model: {}", alias.path, model.error().message));
+      }
+      QualityRoute q;
+      q.weak = alias.quality->weak;
+      if (alias.quality->threshold) {
+        q.threshold = *alias.quality->threshold;
+      } else if (alias.quality->strong_share) {
+        auto threshold = route::CalibratedThresholdForShare(model->calibration, *alias.quality->strong_share);
+        if (!threshold) {
+          return core::Fail(core::ErrorCode::kInternal,
+                            fmt::format("{}.quality.strong_share: {}", alias.path, threshold.error().message));
+        }
+        q.threshold = *threshold;
+      } else {
+        q.threshold = model->default_threshold;
+      }
+      q.model = std::make_shared<const route::QualityModel>(std::move(*model));
+      entry.quality = std::move(q);
+    }
+    snap->aliases_[alias.name] = std::move(entry);
   }
   for (const auto& [model, _] : snap->by_model_) snap->model_ids_.push_back(model);
   for (const auto& [alias, entry] : snap->aliases_) {
@@ -198,6 +227,11 @@ core::Result<ModelRoute> Snapshot::Resolve(std::string_view model) const {
                       "model");
   }
   return ModelRoute{it->first, &it->second, facts_by_model_.at(it->first), routing};
+}
+
+const QualityRoute* Snapshot::QualityFor(std::string_view name) const {
+  auto it = aliases_.find(std::string(name));
+  return it == aliases_.end() || !it->second.quality ? nullptr : &*it->second.quality;
 }
 
 const Backend* Snapshot::FirstBackendFor(std::string_view model) const {

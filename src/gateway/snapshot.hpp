@@ -21,6 +21,7 @@
 #include "dialect/canonical.hpp"
 #include "net/client.hpp"
 #include "policy/config_policy.hpp"
+#include "route/quality.hpp"
 #include "route/router.hpp"
 
 namespace meridian::gateway {
@@ -84,6 +85,15 @@ struct RoutePolicy {
   }
 };
 
+// An alias with a learned quality router (config `quality`, docs/quality_router.md): each
+// request goes to `weak` when the model scores its prompt below `threshold`, else to the
+// alias's target.
+struct QualityRoute {
+  std::shared_ptr<const route::QualityModel> model;
+  std::string weak;
+  double threshold = 0.5;
+};
+
 // What a client's "model" resolves to.
 struct ModelRoute {
   std::string_view upstream_model;           // the model id sent upstream (alias resolved)
@@ -121,6 +131,8 @@ class Snapshot {
   const std::vector<std::string>& alias_names() const { return alias_names_; }
   // The backend that would serve `model` first (for owned_by), or null.
   const Backend* FirstBackendFor(std::string_view model) const;
+  // The quality router of alias `name`, or null when it has none (or is no alias).
+  const QualityRoute* QualityFor(std::string_view name) const;
 
   // The caller holding `bearer_key`, or null if the key is not configured. With authentication
   // disabled, every key (and none) is the anonymous caller. Compares SHA-256 digests, so the
@@ -151,6 +163,7 @@ class Snapshot {
   struct AliasEntry {
     std::string target;
     RoutePolicy routing;
+    std::optional<QualityRoute> quality;
   };
   std::unordered_map<std::string, AliasEntry> aliases_;
   RoutePolicy default_routing_;

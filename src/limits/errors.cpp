@@ -47,7 +47,7 @@ DenialResponse ResponseFor(const Denial& denial, ClientFamily family) {
 
 core::Error ToError(const Denial& denial) {
   core::Error error;
-  error.code = core::ErrorCode::kRateLimited;
+  error.code = IsBudget(denial.kind) ? core::ErrorCode::kQuotaExceeded : core::ErrorCode::kRateLimited;
   error.message = denial.message;
   error.retry_after = RetryAfter(denial);
   error.retryable = !IsBudget(denial.kind) && !denial.permanent;

@@ -29,9 +29,8 @@ DenialResponse ResponseFor(const Denial& denial, ClientFamily family);
 
 // The denial as a core::Error, to render through gateway::RenderError (any dialect) or as a
 // stream's final error event. Rate limits: kRateLimited, retry_after set, retryable. Budgets:
-// kRateLimited too for now (core has no quota code), retryable = false — core has to gain
-// ErrorCode::kQuotaExceeded mapped to dialect::ErrorClass::kQuotaExceeded for the statuses of
-// ResponseFor to come out of the generic renderers (docs/limits.md, "Errors").
+// kQuotaExceeded (rendered as the dialect's out-of-credit error: the statuses of ResponseFor),
+// retry_after set to the window's reset, not retryable.
 core::Error ToError(const Denial& denial);
 
 }  // namespace meridian::limits

@@ -5,9 +5,15 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 
+import path from 'node:path';
+
 import {
-  chat, chatBody, metric, metrics, simBackend, simStats, startGateway, startSim, stopAll, stopCleanly, testConfig,
+  chat, chatBody, gatewayBin, metric, metrics, repoRoot, simBackend, simStats, startGateway, startSim, stopAll,
+  stopCleanly, testConfig, writeTempConfig,
 } from './lib.mjs';
+import { spawnSync } from 'node:child_process';
+
+const QUALITY_MODEL = path.join(repoRoot, 'models', 'quality_router.json');
 
 after(async () => {
   await stopAll();
@@ -100,5 +106,49 @@ describe('deadline', () => {
       await stopCleanly(g, 'gateway');
       await slow.stop();
     }
+  });
+});
+
+describe('quality router', () => {
+  test('an alias with a quality router sends to its weak model below the threshold, else to its target', async () => {
+    const s = await startSim(['--name', 'both', '--models', 'sim-small,sim-other']);
+    const g = await startGateway(testConfig({
+      backends: [simBackend(s, { id: 'both', models: ['sim-small', 'sim-other'] })],
+      aliases: {
+        // Scores lie in (0, 1): threshold 1 sends everything to the weak model, 0 everything strong.
+        thrifty: { target: 'sim-small', quality: { weak: 'sim-other', model: QUALITY_MODEL, threshold: 1 } },
+        lavish: { target: 'sim-small', quality: { weak: 'sim-other', model: QUALITY_MODEL, threshold: 0 } },
+      },
+    }));
+    try {
+      const cheap = await chat(g, chatBody('Prove that there are infinitely many primes.', { model: 'thrifty' }));
+      assert.equal(cheap.status, 200);
+      assert.equal(cheap.headers.get('x-meridian-quality'), 'weak');
+      assert.equal(cheap.json.model, 'sim-other');
+      const rich = await chat(g, chatBody('hi', { model: 'lavish' }));
+      assert.equal(rich.headers.get('x-meridian-quality'), 'strong');
+      assert.equal(rich.json.model, 'sim-small');
+      // Other dialects are scored from their own last user turn.
+      const res = await fetch(`${g.url}/v1/messages`, {
+        method: 'POST',
+        headers: { 'x-api-key': 'sk-test-1', 'anthropic-version': '2023-06-01', 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'thrifty', max_tokens: 20, messages: [{ role: 'user', content: 'hello' }] }),
+      });
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get('x-meridian-quality'), 'weak');
+    } finally {
+      await stopCleanly(g, 'gateway');
+      await s.stop();
+    }
+  });
+
+  test('a quality model file that cannot be loaded stops the gateway at start, naming the alias', () => {
+    const file = writeTempConfig(testConfig({
+      backends: [{ id: 'x', provider: 'simulator', base_url: 'http://127.0.0.1:9/v1', models: ['sim-small', 'sim-other'], tier: 'local' }],
+      aliases: { smart: { target: 'sim-small', quality: { weak: 'sim-other', model: '/nonexistent/q.json' } } },
+    }));
+    const r = spawnSync(gatewayBin, ['serve', '-c', file], { encoding: 'utf8', timeout: 20000 });
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /aliases\.smart\.quality\.model: /);
   });
 });

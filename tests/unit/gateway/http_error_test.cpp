@@ -40,6 +40,7 @@ const std::vector<Row>& AllCodes() {
       {ErrorCode::kPayloadTooLarge, 413, "invalid_request_error", "payload_too_large"},
       {ErrorCode::kUnsupportedMediaType, 415, "invalid_request_error", "unsupported_media_type"},
       {ErrorCode::kRateLimited, 429, "requests", "rate_limit_exceeded"},
+      {ErrorCode::kQuotaExceeded, 429, "insufficient_quota", "insufficient_quota"},
       {ErrorCode::kInternal, 500, "server_error", "internal"},
       {ErrorCode::kUnavailable, 503, "server_error", "service_unavailable"},
       {ErrorCode::kUpstreamError, 502, "server_error", "upstream_error"},

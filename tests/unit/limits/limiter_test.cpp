@@ -429,7 +429,7 @@ TEST(Errors, BudgetsAreQuotaErrors) {
   EXPECT_EQ(anthropic.type, "billing_error");
   EXPECT_EQ(ResponseFor(d, ClientFamily::kGemini).status, 429);
   core::Error e = ToError(d);
-  EXPECT_EQ(e.code, core::ErrorCode::kRateLimited);
+  EXPECT_EQ(e.code, core::ErrorCode::kQuotaExceeded);
   EXPECT_FALSE(e.retryable);
   EXPECT_EQ(e.retry_after, "3600");
   d.permanent = true;
