@@ -183,7 +183,9 @@ int Serve(const ServeArgs& args) {
   writer_opts.on_error = [log](const std::string& message) { log->error("{}", message); };
   store::RecordWriter writer(usage_store->get(), audit_store.get(), writer_opts);
 
-  gateway::Gateway gw(*snapshot, registry, &access_log);
+  gateway::GatewayOptions gateway_opts;
+  gateway_opts.limits.default_max_output_tokens = (*snapshot)->config().default_max_output_tokens;
+  gateway::Gateway gw(*snapshot, registry, &access_log, gateway_opts);
   gw.AttachStore(gateway::StoreHooks{&writer, usage_store->get(), store_cfg.audit.enabled, tenancy_store->get(),
                                      &key_directory});
   net::Server server(

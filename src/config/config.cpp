@@ -1150,12 +1150,20 @@ void ParseAliases(Ctx& ctx, const Entry& section, const std::vector<ParsedBacken
 void ParseRoot(Ctx& ctx, const YAML::Node& root, Config& config) {
   Fields f(ctx, root, "",
            {"state_dir", "store", "server", "auth", "admin", "upstream_defaults", "backends", "aliases",
-            "routing", "policies", "catalog", "replay"});
+            "routing", "limits", "policies", "catalog", "replay"});
   // `replay` is read by `meridian replay` only (docs/replay.md); the gateway ignores it.
   // Interpreted by the policy module (policy::CompileConfigPolicy); kept raw here.
   if (const Entry* e = f.Get("policies")) config.policies = e->value;
   if (const Entry* e = f.Get("state_dir")) {
     if (auto s = ReadNonEmpty(ctx, *e)) config.state_dir = *s;
+  }
+  if (const Entry* e = f.Get("limits")) {
+    if (IsMapSection(ctx, *e)) {
+      Fields lf(ctx, e->value, e->path, {"default_max_output_tokens"});
+      if (const Entry* m = lf.Get("default_max_output_tokens")) {
+        if (auto v = ReadUint(ctx, *m, 1, 10'000'000)) config.default_max_output_tokens = static_cast<std::int64_t>(*v);
+      }
+    }
   }
   if (const Entry* e = f.Get("catalog")) {
     if (IsMapSection(ctx, *e)) {

@@ -188,6 +188,9 @@ struct Config {
   std::vector<std::string> disabled_backends;  // ids skipped because requires_env was unset
   std::vector<AliasConfig> aliases;
   RoutingConfig routing;                    // defaults for every model (aliases may override)
+  // `limits.default_max_output_tokens`: output tokens a virtual key's request reserves when it
+  // sets no maximum (docs/limits.md).
+  std::int64_t default_max_output_tokens = 4096;
   // The raw `policies` list (docs/policy.md), or a null node; compiled and validated by
   // policy::CompileConfigPolicy, not here.
   YAML::Node policies;

@@ -108,6 +108,10 @@ struct RequestContext {
   Caller virtual_caller;
   // Budgets and rate limits this request holds (docs/limits.md); settled when it ends.
   limits::Reservation reservation;
+  // A stream's generated text so far (bytes) and the output tokens charged for it (bytes / 4,
+  // rounded up) against the reservation while usage is unknown.
+  std::int64_t stream_text_bytes = 0;
+  std::int64_t stream_tokens_charged = 0;
   // The quality router's verdict for an alias that has one ("strong" or "weak"; "" = none).
   std::string_view quality_choice;
   double quality_score = 0;
@@ -255,6 +259,10 @@ class Gateway {
                                            const boost::json::object& body);
   // Ends the request's reservation with its actual usage (or releases it).
   void SettleLimits(RequestContext& ctx);
+  // A stream produced `text_bytes` more generated text: charges its estimated tokens and cost
+  // to the reservation. nullopt while the limits hold; else the error that ends the stream
+  // (its final error event, in the client's dialect).
+  std::optional<core::Error> ChargeStream(RequestContext& ctx, std::int64_t text_bytes);
   asio::awaitable<void> AdminTenancy(net::Request& request, net::Responder& out, RequestContext& ctx,
                                      std::string_view actor);
   std::string ReadyBody(bool& ready) const;

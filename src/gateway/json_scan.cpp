@@ -18,6 +18,7 @@ struct ScanHandler {
 
   JsonScan result;
   int depth = 0;                 // containers open
+  bool text_value = false;       // the member being read holds generated text (JsonScan::text_bytes)
   bool in_usage = false;         // inside the top-level "usage" object (depth 2)
   enum class Top { kOther, kUsage, kChoices } top_key = Top::kOther;
   enum class Sub { kOther, kPrompt, kCompletion, kPromptDetails, kCompletionDetails } sub_key = Sub::kOther;
@@ -33,6 +34,7 @@ struct ScanHandler {
   bool on_document_begin(error_code&) { return true; }
   bool on_document_end(error_code&) { return true; }
   bool on_object_begin(error_code&) {
+    text_value = false;
     if (depth == 0) result.top_level_object = true;
     if (depth == 1 && top_key == Top::kUsage) {
       result.usage = JsonScan::Usage::kObject;
@@ -52,6 +54,7 @@ struct ScanHandler {
     return true;
   }
   bool on_array_begin(error_code&) {
+    text_value = false;
     TopValue(JsonScan::Usage::kOther);
     ++depth;
     return true;
@@ -82,11 +85,15 @@ struct ScanHandler {
     } else if (depth == 3 && details != Sub::kOther) {
       detail_wanted = details == Sub::kPromptDetails ? k == "cached_tokens" : k == "reasoning_tokens";
     }
+    text_value = depth >= 3 && top_key == Top::kChoices &&
+                 (k == "content" || k == "reasoning_content" || k == "refusal" || k == "text" || k == "arguments");
     key.clear();
     return true;
   }
   bool on_string_part(json::string_view, std::size_t, error_code&) { return true; }
-  bool on_string(json::string_view, std::size_t, error_code&) {
+  bool on_string(json::string_view, std::size_t n, error_code&) {
+    if (text_value) result.text_bytes += static_cast<std::int64_t>(n);
+    text_value = false;
     TopValue(JsonScan::Usage::kOther);
     return true;
   }
@@ -116,6 +123,7 @@ struct ScanHandler {
     return true;
   }
   bool on_null(error_code&) {
+    text_value = false;
     TopValue(JsonScan::Usage::kNull);
     return true;
   }

@@ -20,6 +20,10 @@ struct JsonScan {
   std::int64_t cached_tokens = -1;     // usage.prompt_tokens_details.cached_tokens
   std::int64_t reasoning_tokens = -1;  // usage.completion_tokens_details.reasoning_tokens
   bool choices_empty = false;         // top-level "choices" is []
+  // Bytes of generated text inside "choices": the string values of members named content,
+  // reasoning_content, refusal, text or arguments (escapes counted as sent). What a stream is
+  // charged by before its usage is known (docs/limits.md).
+  std::int64_t text_bytes = 0;
 };
 
 // Validates `text` as exactly one JSON value (UTF-8 checked, depth <= 64) and reports what it

@@ -433,6 +433,11 @@ asio::awaitable<void> Gateway::RelayStream(net::Responder& out, RequestContext& 
       return;
     }
     TakeUsage(*scan, ctx);
+    // A budget or token limit that runs out mid-stream ends it here, with an error event.
+    if (auto cut = ChargeStream(ctx, scan->text_bytes)) {
+      failure = std::move(*cut);
+      return;
+    }
     if (client_wants_usage || scan->usage == JsonScan::Usage::kAbsent) {
       net::AppendSseEvent(pending, event.data, event.type);
       return;

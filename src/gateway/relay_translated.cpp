@@ -207,6 +207,13 @@ asio::awaitable<void> Gateway::RelayTranslatedStream(net::Responder& out, Reques
       failure = MalformedFrom(ctx, fmt::format("sent a malformed stream event: {}", fed.error().message));
       return;
     }
+    // A budget or token limit that runs out mid-stream ends it here, with an error event.
+    std::int64_t text_bytes = 0;
+    for (const auto& ev : events) text_bytes += static_cast<std::int64_t>(ev.text.size());
+    if (auto cut = ChargeStream(ctx, text_bytes)) {
+      failure = std::move(*cut);
+      return;
+    }
     if (passthrough) net::AppendSseEvent(pending, event.data, event.type);
     if (collector) {
       for (const auto& ev : events) collector->Add(ev);  // as signed, before any rewrite

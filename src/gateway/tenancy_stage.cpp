@@ -148,6 +148,26 @@ void Gateway::SettleLimits(RequestContext& ctx) {
   limiter_.Settle(std::move(ctx.reservation), actual, Now());
 }
 
+std::optional<core::Error> Gateway::ChargeStream(RequestContext& ctx, std::int64_t text_bytes) {
+  if (!ctx.reservation.active() || text_bytes <= 0) return std::nullopt;
+  ctx.stream_text_bytes += text_bytes;
+  // About four bytes of text per token (the same scale as tokenize::ApproximateCount), rounded
+  // up: the charge runs ahead of the true count rather than behind it.
+  const std::int64_t tokens = (ctx.stream_text_bytes + 3) / 4;
+  const std::int64_t extra = tokens - ctx.stream_tokens_charged;
+  if (extra <= 0) return std::nullopt;
+  ctx.stream_tokens_charged = tokens;
+  std::int64_t extra_cost = 0;
+  if (const catalog::Entry* price = ctx.backend ? ctx.backend->price(ctx.upstream_model) : nullptr) {
+    if (price->prices.output) {
+      const std::int64_t pico = extra * *price->prices.output;
+      extra_cost = (pico + 999'999) / 1'000'000;  // micro-USD, rounded up
+    }
+  }
+  if (limiter_.Charge(ctx.reservation, extra, extra_cost, Now())) return std::nullopt;
+  return limits::ToError(*ctx.reservation.cut());
+}
+
 asio::awaitable<void> Gateway::AdminTenancy(net::Request& request, net::Responder& out, RequestContext& ctx,
                                             std::string_view actor) {
   ctx.route = "admin_tenancy";

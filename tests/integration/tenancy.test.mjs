@@ -11,7 +11,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  chat, chatBody, gatewayBin, post, simBackend, startGateway, startSim, stopAll, stopCleanly, testConfig,
+  chat, chatBody, chatStream, chunks, deltaText, gatewayBin, post, readSse, simBackend, startGateway, startSim, stopAll, stopCleanly, testConfig,
   writeTempConfig,
 } from './lib.mjs';
 
@@ -50,13 +50,16 @@ before(async () => {
       prices: { 'sim-small': { input_per_mtok: 1000, output_per_mtok: 1000 } },
     })],
     admin: { listen: '127.0.0.1:0', keys: [ADMIN_KEY_FOR_TESTS] },
+    // A request without its own maximum reserves 5 output tokens: a longer stream is charged
+    // as it grows (the mid-stream tests below).
+    limits: { default_max_output_tokens: 5 },
   });
   stateDir = cfg.state_dir;
   gw = await startGateway({ file: writeTempConfig(cfg) });
   const m = /admin listening on (\S+):(\d+)/.exec(gw.stdout());
   assert.ok(m, gw.stdout());
   adminUrl = `http://${m[1]}:${m[2]}`;
-  for (const id of ['acme', 'lean', 'broke', 'crowd']) {
+  for (const id of ['acme', 'lean', 'broke', 'crowd', 'chatty']) {
     const r = await admin('POST', '/admin/tenants', { id });
     assert.equal(r.status, 201, JSON.stringify(r.json));
   }
@@ -142,6 +145,37 @@ describe('limits', () => {
     for (const r of denied) assert.equal(r.json.error.code, 'insufficient_quota');
     const spentMicro = admitted.reduce((sum, r) => sum + Math.round(Number(r.headers.get('x-meridian-cost-usd')) * 1e6), 0);
     assert.ok(spentMicro <= 400_000, `spent ${spentMicro} micro-USD of a 400,000 budget by ${admitted.length} requests`);
+  });
+});
+
+describe('mid-stream limits', () => {
+  test('an output-token limit that runs out mid-stream ends the stream with an error event, no [DONE]', async () => {
+    const k = await newKey({ tenant: 'chatty', limits: { output_tokens_per_minute: 40 } });
+    const s = await chatStream(gw, chatBody('tell me a story'), { key: k.key, headers: { 'x-sim-output-tokens': '400' } });
+    assert.equal(s.status, 200);
+    assert.ok(!s.events.some((e) => e.data === '[DONE]'), 'the stream must not complete');
+    const last = JSON.parse(s.events.at(-1).data);
+    assert.equal(last.error.code, 'rate_limit_exceeded');
+    assert.match(last.error.message, /output_tokens_per_minute|output tokens/);
+    // About 40 tokens' worth of text (4 bytes a token) reached the client, not the 400 words.
+    const text = deltaText(chunks(s.events.slice(0, -1)));
+    assert.ok(text.length > 0 && text.length <= 40 * 4, `relayed ${text.length} bytes`);
+  });
+
+  test('the same cut reaches an Anthropic client as its own error event', async () => {
+    const k = await newKey({ tenant: 'chatty', limits: { output_tokens_per_minute: 40 } });
+    const res = await post(gw, '/v1/messages',
+      { model: 'sim-small', max_tokens: 2, stream: true, messages: [{ role: 'user', content: 'tell me a story' }] },
+      // The upstream overruns the client's max_tokens (x-sim-ignore-max-tokens): the reservation
+      // held 2 output tokens, the charge follows the text and the limit cuts the stream.
+      { key: null, headers: { 'x-api-key': k.key, 'anthropic-version': '2023-06-01', 'x-sim-output-tokens': '400',
+        'x-sim-ignore-max-tokens': '1' } });
+    assert.equal(res.status, 200);
+    const events = await readSse(res);
+    const last = events.at(-1);
+    assert.equal(last.event, 'error');
+    assert.equal(JSON.parse(last.data).error.type, 'rate_limit_error');
+    assert.ok(!events.some((e) => e.event === 'message_stop'));
   });
 });
 

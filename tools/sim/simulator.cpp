@@ -121,6 +121,9 @@ core::Result<Overrides> ParseOverrides(const net::Request& request) {
       }
     } else if (boost::beast::iequals(key, "tool-call")) {
       ov.tool_call = value == "1" || boost::beast::iequals(value, "true");
+    } else if (boost::beast::iequals(key, "ignore-max-tokens")) {
+      if (value != "1" && value != "0") return BadHeader("x-sim-ignore-max-tokens", "1 or 0");
+      ov.ignore_max_tokens = value == "1";
     } else if (boost::beast::iequals(key, "echo")) {
       if (value == "1" || boost::beast::iequals(value, "true")) {
         ov.echo = true;
@@ -471,7 +474,7 @@ asio::awaitable<void> Simulator::Answer(net::Request& request, net::Responder& r
 
   uint64_t tokens = std::min(ov.output_tokens.value_or(options_.output_tokens), kMaxOutputTokens);
   Finish finish = Finish::kStop;
-  if (chat.max_tokens && *chat.max_tokens < tokens) {
+  if (chat.max_tokens && *chat.max_tokens < tokens && !ov.ignore_max_tokens) {
     tokens = *chat.max_tokens;
     finish = Finish::kLength;
   }

@@ -50,6 +50,7 @@ struct Overrides {
   std::optional<uint64_t> retry_after_s;
   bool tool_call = false;  // x-sim-tool-call: 1
   bool echo = false;       // x-sim-echo: 1 — answer with the last user message's text
+  bool ignore_max_tokens = false;  // x-sim-ignore-max-tokens: 1 — overrun the request's limit, as some servers do
   std::optional<uint64_t> chunk_bytes;  // x-sim-chunk-bytes: bytes per streamed echo chunk
 };
 

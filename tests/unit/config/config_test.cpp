@@ -477,6 +477,8 @@ INSTANTIATE_TEST_SUITE_P(
                   {"t.yaml:8: routing.latency_goal: expected 'ttft' or 'total', got 'p99'"}},
         IssueCase{"routing_unknown_field", kB + "routing:\n  strategy: p2c\n  retries: 2\n",
                   {"t.yaml:9: routing.retries: unknown field 'retries'"}},
+        IssueCase{"limits_default_max_output_zero", kB + "limits:\n  default_max_output_tokens: 0\n",
+                  {"t.yaml:8: limits.default_max_output_tokens: must be between 1 and 10000000, got 0"}},
         IssueCase{"alias_value_empty", kB + "aliases:\n  fast: \"\"\n",
                   {"t.yaml:8: aliases.fast: must not be empty"}},
         IssueCase{"aliases_list", kB + "aliases: [fast]\n",
@@ -1139,6 +1141,8 @@ TEST_F(ConfigTest, RoutingDefaultsAndAliasOverrides) {
   EXPECT_EQ(none.routing.max_attempts, 3u);
   EXPECT_EQ(none.routing.deadline, Millis{0});
   EXPECT_FALSE(none.routing.exclude_open);
+  EXPECT_EQ(none.default_max_output_tokens, 4096);
+  EXPECT_EQ(Valid(kB + "limits:\n  default_max_output_tokens: 64\n").default_max_output_tokens, 64);
 
   Config c = Valid(kB +
                    "routing:\n  strategy: priority\n  max_attempts: 2\n  deadline: 30s\n"
