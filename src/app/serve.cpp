@@ -192,6 +192,13 @@ int Serve(const ServeArgs& args) {
       server_opts, [&gw](net::Request& req, net::Responder& out) { return gw.Handle(req, out); },
       [&gw](net::http::status status, std::string_view message) { return gw.RenderServerError(status, message); });
   gw.AttachServer(&server);
+  // Today's and this month's spend from the ledger count against the budgets from the start.
+  if (auto seeded = gw.SeedLimitsFromLedger(); !seeded) {
+    fmt::print(stderr, "{}: usage ledger: {}\n", args.config_path, seeded.error().message);
+    return 2;
+  } else if (*seeded > 0) {
+    log->info("budgets: spend of {} tenant/team/key scope(s) restored from the usage ledger", *seeded);
+  }
   if (auto listening = server.Listen(); !listening) {
     log->error("{}", listening.error().message);
     return 1;

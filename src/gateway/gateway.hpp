@@ -190,6 +190,11 @@ class Gateway {
 
   std::shared_ptr<const Snapshot> snapshot() const { return std::atomic_load(&snapshot_); }
 
+  // Budgets survive a restart: adds today's and this month's spend per tenant, team and key
+  // from the usage ledger (hooks.usage) to the limiter. Call after AttachStore, before
+  // serving. Returns the number of scopes seeded; failure: the ledger query's error.
+  core::Result<std::size_t> SeedLimitsFromLedger();
+
  private:
   asio::awaitable<void> Dispatch(net::Request& request, net::Responder& out, RequestContext& ctx);
   asio::awaitable<void> DispatchAdmin(net::Request& request, net::Responder& out, RequestContext& ctx);

@@ -4,6 +4,7 @@
 // reservation is settled with the actual usage when it ends. Also the tenancy admin routes.
 
 #include <algorithm>
+#include <map>
 
 #include <boost/json.hpp>
 #include <fmt/format.h>
@@ -166,6 +167,51 @@ std::optional<core::Error> Gateway::ChargeStream(RequestContext& ctx, std::int64
   }
   if (limiter_.Charge(ctx.reservation, extra, extra_cost, Now())) return std::nullopt;
   return limits::ToError(*ctx.reservation.cut());
+}
+
+core::Result<std::size_t> Gateway::SeedLimitsFromLedger() {
+  if (!store_.usage) return std::size_t{0};
+  const limits::TimePoint now = Now();
+  const std::string today =
+      store::UtcDay(std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count());
+  const std::string month_start = today.substr(0, 8) + "01";
+  // Per level: the group keys that name its scope, and how the scope id is made of them.
+  struct LevelQuery {
+    limits::Level level;
+    std::vector<store::GroupKey> keys;
+  };
+  const LevelQuery levels[] = {
+      {limits::Level::kTenant, {store::GroupKey::kTenant}},
+      {limits::Level::kTeam, {store::GroupKey::kTenant, store::GroupKey::kTeam}},
+      {limits::Level::kKey, {store::GroupKey::kKey}},
+  };
+  std::size_t seeded = 0;
+  for (const LevelQuery& lq : levels) {
+    std::map<std::string, std::pair<std::int64_t, std::int64_t>> spent;  // scope id -> (today, month)
+    for (bool month : {false, true}) {
+      store::UsageQuery query;
+      query.from = month ? month_start : today;
+      query.to = today;
+      query.group_by = lq.keys;
+      auto result = store_.usage->Query(query);
+      if (!result) return std::unexpected(std::move(result.error()));
+      for (const store::UsageTotals& row : result->totals) {
+        if (!row.cost_micro_usd || *row.cost_micro_usd <= 0) continue;
+        std::string id = row.keys[0];
+        if (lq.level == limits::Level::kTeam) {
+          if (row.keys[1].empty()) continue;  // no team
+          id += "/" + row.keys[1];
+        }
+        if (id.empty()) continue;
+        (month ? spent[id].second : spent[id].first) = *row.cost_micro_usd;
+      }
+    }
+    for (const auto& [id, amounts] : spent) {
+      limiter_.SeedSpent(lq.level, id, amounts.first, amounts.second, now);
+      ++seeded;
+    }
+  }
+  return seeded;
 }
 
 asio::awaitable<void> Gateway::AdminTenancy(net::Request& request, net::Responder& out, RequestContext& ctx,

@@ -130,4 +130,9 @@ std::optional<ScopeUsage> Limiter::Inspect(Level level, std::string_view id, Tim
   return store_->Inspect(level, id, now);
 }
 
+void Limiter::SeedSpent(Level level, std::string_view id, std::int64_t today, std::int64_t this_month,
+                        TimePoint now) {
+  store_->SeedSpent(level, id, today, this_month, now);
+}
+
 }  // namespace meridian::limits

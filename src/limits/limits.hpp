@@ -157,6 +157,13 @@ class CounterStore {
   // nullopt = no such scope.
   virtual std::optional<ScopeUsage> Inspect(Level level, std::string_view id,
                                             TimePoint now) const = 0;
+
+  // Adds spend that happened before this process started (the usage ledger's, at start):
+  // `today` micro-USD to the UTC day of `now` and `this_month` (today's included) to its month.
+  // Creates the scope's counters if needed (a later Configure keeps them). Never fails;
+  // negative amounts count as 0.
+  virtual void SeedSpent(Level level, std::string_view id, std::int64_t today, std::int64_t this_month,
+                         TimePoint now) = 0;
 };
 
 class Limiter;
@@ -234,6 +241,9 @@ class Limiter {
   void Release(Reservation&& reservation);
 
   std::optional<ScopeUsage> Inspect(Level level, std::string_view id, TimePoint now) const;
+
+  // See CounterStore::SeedSpent. Thread-safe.
+  void SeedSpent(Level level, std::string_view id, std::int64_t today, std::int64_t this_month, TimePoint now);
 
   const Options& options() const { return options_; }
 

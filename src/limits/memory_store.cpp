@@ -247,6 +247,29 @@ void InMemoryCounterStore::Configure(Level level, std::string_view id, const Sco
   SetBucket(s->output, limits.output_tokens_per_minute);
 }
 
+void InMemoryCounterStore::SeedSpent(Level level, std::string_view id, std::int64_t today,
+                                     std::int64_t this_month, TimePoint now) {
+  State* s = nullptr;
+  {
+    std::unique_lock lock(maps_mutex_);
+    Map& map = maps_[static_cast<std::size_t>(level)];
+    auto it = map.find(id);
+    if (it == map.end()) {
+      auto state = std::make_unique<State>();
+      state->level = level;
+      state->id = std::string(id);
+      it = map.emplace(std::string(id), std::move(state)).first;
+    }
+    s = it->second.get();
+  }
+  const std::int64_t now_us = Micros(now);
+  std::lock_guard lock(s->mutex);
+  s->day.Roll(UtcDayIndex(now_us));
+  s->month.Roll(UtcMonthIndex(now_us));
+  s->day.spent = SatAdd(s->day.spent, NonNegative(today));
+  s->month.spent = SatAdd(s->month.spent, NonNegative(this_month));
+}
+
 void InMemoryCounterStore::Remove(Level level, std::string_view id) {
   State* s = nullptr;
   {

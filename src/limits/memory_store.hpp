@@ -21,6 +21,8 @@ class InMemoryCounterStore final : public CounterStore {
   ~InMemoryCounterStore() override;
 
   void Configure(Level level, std::string_view id, const ScopeLimits& limits) override;
+  void SeedSpent(Level level, std::string_view id, std::int64_t today, std::int64_t this_month,
+                 TimePoint now) override;
   void Remove(Level level, std::string_view id) override;
   std::expected<Hold, Denial> Reserve(const Scopes& scopes, const Amounts& amounts,
                                       TimePoint now) override;

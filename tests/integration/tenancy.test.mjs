@@ -17,7 +17,7 @@ import {
 
 const ADMIN_KEY_FOR_TESTS = 'adm-tenancy-test-0001';
 
-let sim, gw, adminUrl, stateDir;
+let sim, gw, adminUrl, stateDir, configFile;
 const created = [];  // every key this test made, to scan the state directory for
 
 async function admin(method, p, body) {
@@ -55,11 +55,12 @@ before(async () => {
     limits: { default_max_output_tokens: 5 },
   });
   stateDir = cfg.state_dir;
-  gw = await startGateway({ file: writeTempConfig(cfg) });
+  configFile = writeTempConfig(cfg);
+  gw = await startGateway({ file: configFile });
   const m = /admin listening on (\S+):(\d+)/.exec(gw.stdout());
   assert.ok(m, gw.stdout());
   adminUrl = `http://${m[1]}:${m[2]}`;
-  for (const id of ['acme', 'lean', 'broke', 'crowd', 'chatty']) {
+  for (const id of ['acme', 'lean', 'broke', 'crowd', 'chatty', 'steady']) {
     const r = await admin('POST', '/admin/tenants', { id });
     assert.equal(r.status, 201, JSON.stringify(r.json));
   }
@@ -200,5 +201,29 @@ describe('audit and secrecy', () => {
       assert.ok(!written.includes(key), `key ${key.slice(0, 12)}… found in what the gateway wrote`);
       assert.ok(!written.includes(key.slice(12)), 'the secret part of a key was written');
     }
+  });
+});
+
+describe('restart', () => {
+  test('a budget spent before a restart stays spent after it (seeded from the usage ledger)', async () => {
+    const k = await newKey({ tenant: 'steady', limits: { usd_per_day: '0.1' } });
+    let admitted = 0;
+    for (;;) {
+      const r = await chat(gw, chatBody('hi', { max_tokens: 20 }), { key: k.key });
+      if (r.status !== 200) {
+        assert.equal(r.status, 429);
+        assert.equal(r.json.error.code, 'insufficient_quota');
+        break;
+      }
+      ++admitted;
+      assert.ok(admitted < 50, 'the budget never ran out');
+    }
+    assert.ok(admitted >= 1);
+    await stopCleanly(gw, 'gateway before restart');
+    gw = await startGateway({ file: configFile });
+    assert.match(gw.stderr(), /spend of \d+ tenant\/team\/key scope\(s\) restored from the usage ledger/);
+    const after = await chat(gw, chatBody('hi', { max_tokens: 20 }), { key: k.key });
+    assert.equal(after.status, 429, 'a fresh process must not forget what was spent today');
+    assert.equal(after.json.error.code, 'insufficient_quota');
   });
 });

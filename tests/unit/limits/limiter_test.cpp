@@ -186,6 +186,27 @@ TEST(Budget, ReservationNeverOvershoots) {
   EXPECT_TRUE(limiter.Reserve(kScopes, Req(300'000), kT0));
 }
 
+TEST(Budget, SeededSpendCountsBeforeTheFirstRequestAndKeepsAcrossConfigure) {
+  // The ledger's spend of today and this month, seeded at start, before the limits are set.
+  Limiter limiter;
+  limiter.SeedSpent(Level::kTenant, "acme", 700'000, 2'500'000, kT0);
+  limiter.Configure(Level::kTenant, "acme", {.usd_per_day_micro = 1'000'000, .usd_per_month_micro = 3'000'000});
+  auto u = limiter.Inspect(Level::kTenant, "acme", kT0);
+  EXPECT_EQ(u->spent_today_micro_usd, 700'000);
+  EXPECT_EQ(u->spent_this_month_micro_usd, 2'500'000);
+  auto over = limiter.Reserve(kScopes, Req(300'001), kT0);
+  ASSERT_FALSE(over);
+  EXPECT_EQ(over.error().kind, DenialKind::kDailyBudget);
+  EXPECT_TRUE(limiter.Reserve(kScopes, Req(300'000), kT0));
+  // The next UTC day starts from zero; the month still holds what was seeded.
+  auto next_day = limiter.Inspect(Level::kTenant, "acme", At(86'400));
+  EXPECT_EQ(next_day->spent_today_micro_usd, 0);
+  EXPECT_EQ(next_day->spent_this_month_micro_usd, 2'500'000);
+  // Negative amounts count as zero.
+  limiter.SeedSpent(Level::kKey, "k", -5, -5, kT0);
+  EXPECT_EQ(limiter.Inspect(Level::kKey, "k", kT0)->spent_today_micro_usd, 0);
+}
+
 TEST(Budget, SettleAboveTheReservationIsTheOnlyOvershoot) {
   Limiter limiter;
   limiter.Configure(Level::kTenant, "acme", {.usd_per_day_micro = 1'000'000});
