@@ -986,6 +986,15 @@ void ReadRoutingFields(Ctx& ctx, const Fields& f, const std::vector<ParsedBacken
   if (const Entry* e = f.Get("hedge")) {
     if (auto v = ReadBool(ctx, *e)) out.hedge = *v;
   }
+  if (const Entry* e = f.Get("affinity")) {
+    if (auto s = ReadNonEmpty(ctx, *e)) {
+      if (*s == "prefix" || *s == "none") {
+        out.prefix_affinity = *s == "prefix";
+      } else {
+        ctx.Error(e->Line(), e->path, fmt::format("expected 'prefix' or 'none', got '{}'", *s));
+      }
+    }
+  }
   if (const Entry* e = f.Get("weights")) {
     if (IsMapSection(ctx, *e)) {
       out.weights.clear();
@@ -1013,7 +1022,7 @@ void ReadRoutingFields(Ctx& ctx, const Fields& f, const std::vector<ParsedBacken
 void ParseRouting(Ctx& ctx, const Entry& section, const std::vector<ParsedBackend>& backends, RoutingConfig& out) {
   if (!IsMapSection(ctx, section)) return;
   Fields f(ctx, section.value, section.path,
-           {"strategy", "max_attempts", "deadline", "open_breakers", "latency_goal", "hedge", "weights"});
+           {"strategy", "max_attempts", "deadline", "open_breakers", "latency_goal", "hedge", "weights", "affinity"});
   ReadRoutingFields(ctx, f, backends, out);
 }
 
@@ -1094,7 +1103,7 @@ void ParseAliases(Ctx& ctx, const Entry& section, const std::vector<ParsedBacken
     if (e.value.IsMap()) {
       // The long form: {target, <routing fields>, quality}.
       Fields af(ctx, e.value, field, {"target", "strategy", "max_attempts", "deadline", "open_breakers",
-                                      "latency_goal", "hedge", "weights", "quality"});
+                                      "latency_goal", "hedge", "weights", "affinity", "quality"});
       ReadRoutingFields(ctx, af, backends, alias.routing);
       if (const Entry* t = af.Get("target")) {
         target = ReadNonEmpty(ctx, *t);

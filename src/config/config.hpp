@@ -105,6 +105,10 @@ struct RoutingConfig {
   bool exclude_open = false;                // open_breakers: exclude (true) or last (false, default)
   bool latency_total = false;               // fastest by predicted total latency, not TTFT
   bool hedge = false;                       // latency-critical: hedge a slow first attempt
+  // affinity: prefix — requests sharing a prompt prefix (system prompt + first user turn) go
+  // first to the same backend of the model (consistent hashing with bounded load), so a
+  // self-hosted server's KV cache is reused; the strategy orders the rest of the plan.
+  bool prefix_affinity = false;
   std::vector<std::pair<std::string, unsigned>> weights;  // backend id -> weight (weighted)
 };
 

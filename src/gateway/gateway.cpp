@@ -610,6 +610,8 @@ asio::awaitable<void> Gateway::ChatCompletions(net::Request& request, net::Respo
   }
   ctx.upstream_model = route->upstream_model;
   ctx.routing = route->routing;
+  ctx.affinity_ring = route->ring;
+  ctx.model_backends = route->backends;
   bool body_changed = false;
   auto eligible = co_await ApplyPolicy(request, out, ctx, *route, body, body_changed);
   if (!eligible) co_return;
@@ -651,6 +653,8 @@ asio::awaitable<void> Gateway::Embeddings(net::Request& request, net::Responder&
   }
   ctx.upstream_model = route->upstream_model;
   ctx.routing = route->routing;
+  ctx.affinity_ring = route->ring;
+  ctx.model_backends = route->backends;
   bool body_changed = false;
   auto eligible = co_await ApplyPolicy(request, out, ctx, *route, body, body_changed);
   if (!eligible) co_return;

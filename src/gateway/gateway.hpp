@@ -100,6 +100,11 @@ struct RequestContext {
   // the prompt's token estimate (-1 = none: routing approximates from the body size) and the
   // client's output maximum.
   const RoutePolicy* routing = nullptr;
+  // Prefix affinity (routing `affinity: prefix`): the model's ring over all its backends
+  // (index-aligned with model_backends) and the request's prefix key.
+  const route::AffinityRing* affinity_ring = nullptr;
+  const std::vector<Backend*>* model_backends = nullptr;
+  std::optional<std::uint64_t> prefix_key;
   std::int64_t estimated_input_tokens = -1;
   std::optional<std::int64_t> max_output_tokens;
   // Virtual keys (docs/tenancy.md): the key that authenticated, and the Caller made from it
@@ -119,6 +124,9 @@ struct RequestContext {
 
 // The text of the request's last user turn, in any model-call dialect (quality routing). Pure.
 std::string LastUserText(Api api, const boost::json::object& body);
+// The prefix-affinity key of a request: `model`, its system prompt and its first user turn, in
+// any model-call dialect (route::PrefixKeyBuilder). Pure.
+std::uint64_t PrefixKey(Api api, const boost::json::object& body, std::string_view model);
 
 // The stores a gateway writes to and reads from (all optional: a gateway without them serves
 // without records, as the unit tests do). Owned by the caller (`meridian serve`).
@@ -248,6 +256,7 @@ class Gateway {
   // Resolves ctx.model; for an alias with a quality router, to its weak or strong model by the
   // prompt's score (quality_stage.cpp). Failure: as Snapshot::Resolve.
   core::Result<ModelRoute> ResolveModel(RequestContext& ctx, const boost::json::object& body);
+  core::Result<ModelRoute> ResolveByQuality(RequestContext& ctx, const boost::json::object& body);
 
   // Virtual keys and limits (tenancy_stage.cpp).
   // Applies the key directory's scope changes to the limiter (cheap when nothing changed).

@@ -124,6 +124,8 @@ asio::awaitable<void> Gateway::ModelCall(net::Request& request, net::Responder& 
   }
   ctx.upstream_model = route->upstream_model;
   ctx.routing = route->routing;
+  ctx.affinity_ring = route->ring;
+  ctx.model_backends = route->backends;
   bool body_changed = false;
   auto eligible = co_await ApplyPolicy(request, out, ctx, *route, body, body_changed);
   if (!eligible) co_return;
@@ -166,6 +168,8 @@ asio::awaitable<void> Gateway::CountTokens(net::Request& request, net::Responder
   }
   ctx.upstream_model = route->upstream_model;
   ctx.routing = route->routing;
+  ctx.affinity_ring = route->ring;
+  ctx.model_backends = route->backends;
   bool policy_changed = false;
   auto eligible = co_await ApplyPolicy(request, out, ctx, *route, body, policy_changed);
   if (!eligible) co_return;

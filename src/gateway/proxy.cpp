@@ -113,6 +113,29 @@ route::AttemptReport::Verdict RelayedVerdict(const RequestContext& ctx, int stat
   return route::VerdictOf(route::AttemptOutcome{route::FailureKind::kNone, status, true, {}});
 }
 
+// Prefix affinity: the backend the request's prefix key hashes to (among the model's backends,
+// skipping those not in the plan or over their load bound) moves to the front of the plan.
+void PreferAffinityReplica(const RequestContext& ctx, const std::vector<Backend*>& usable,
+                           const std::vector<route::Candidate>& candidates, std::vector<std::uint16_t>& order) {
+  const std::vector<Backend*>& all = *ctx.model_backends;
+  std::vector<route::ReplicaLoad> loads(all.size());
+  std::vector<int> position(all.size(), -1);  // the replica's place in `order`, -1 = not in the plan
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    loads[i].healthy = false;
+    for (std::size_t p = 0; p < order.size(); ++p) {
+      if (usable[order[p]] == all[i]) {
+        position[i] = static_cast<int>(p);
+        const route::StatsView& view = candidates[order[p]].stats;
+        loads[i] = route::ReplicaLoad{view.in_flight, view.health != route::Health::kOpen};
+        break;
+      }
+    }
+  }
+  std::optional<std::uint32_t> pick = ctx.affinity_ring->Pick(*ctx.prefix_key, loads);
+  if (!pick || position[*pick] <= 0) return;
+  std::rotate(order.begin(), order.begin() + position[*pick], order.begin() + position[*pick] + 1);
+}
+
 // 504 when the request's routing deadline passed: before an attempt could start, or while one
 // waited for its response head.
 core::Error DeadlineError(const RoutePolicy& policy, std::string_view backend, bool waiting) {
@@ -166,17 +189,20 @@ asio::awaitable<void> Gateway::Forward(net::Responder& out, RequestContext& ctx,
   routing.deadline = policy.deadline.count() > 0 ? ctx.start + policy.deadline : Clock::time_point::max();
   routing.rng = &RequestRng();
   const route::Plan plan = route::Route(routing, candidates);
+  std::vector<std::uint16_t> order(plan.attempts().begin(), plan.attempts().end());
   for (std::size_t k = 0; k < candidates.size(); ++k) {
-    if (std::find(plan.attempts().begin(), plan.attempts().end(), k) == plan.attempts().end()) {
+    if (std::find(order.begin(), order.end(), k) == order.end()) {
       ctx.skipped.push_back({usable[k], "breaker: open, skipped"});
     }
+  }
+  if (policy.prefix_affinity && ctx.prefix_key && ctx.affinity_ring && ctx.model_backends) {
+    PreferAffinityReplica(ctx, usable, candidates, order);
   }
 
   std::optional<core::Error> last_error;
   std::optional<core::Error> untranslatable;  // the first backend whose dialect cannot take the request
   Backend* status_error = nullptr;  // the backend whose error answer last_error holds, if any
   unsigned attempts_made = 0;
-  const auto order = plan.attempts();
   for (std::size_t step = 0; step < order.size() && attempts_made < policy.max_attempts; ++step) {
     const std::size_t index = order[step];
     Backend* backend = usable[index];

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "gateway/gateway.hpp"
+#include "route/affinity.hpp"
 
 namespace meridian::gateway {
 
@@ -59,7 +60,51 @@ std::string LastUserText(Api api, const json::object& body) {
   return text;
 }
 
+std::uint64_t PrefixKey(Api api, const json::object& body, std::string_view model) {
+  route::PrefixKeyBuilder key;
+  key.Add(model);
+  std::string text;
+  // The system prompt, wherever the dialect keeps it.
+  if (api == Api::kMessages) {
+    if (const json::value* s = body.if_contains("system")) AppendContentText(*s, text);
+  } else if (api == Api::kResponses) {
+    if (const json::value* s = body.if_contains("instructions")) AppendContentText(*s, text);
+  } else if (api == Api::kGenerateContent) {
+    if (const json::value* s = body.if_contains("systemInstruction"); s && s->is_object()) {
+      if (const json::value* p = s->as_object().if_contains("parts")) AppendContentText(*p, text);
+    }
+  }
+  const bool gemini = api == Api::kGenerateContent;
+  const json::value* turns = body.if_contains(gemini ? "contents" : api == Api::kResponses ? "input" : "messages");
+  std::string first_user;
+  if (turns && turns->is_string()) first_user.assign(turns->as_string());
+  if (turns && turns->is_array()) {
+    for (const json::value& t : turns->as_array()) {
+      if (!t.is_object()) continue;
+      const json::object& turn = t.as_object();
+      const json::value* c = turn.if_contains(gemini ? "parts" : "content");
+      if (!c) continue;
+      if (IsRole(turn, "system") || IsRole(turn, "developer")) {
+        AppendContentText(*c, text);  // OpenAI Chat: system messages lead the conversation
+      } else if (IsRole(turn, "user")) {
+        AppendContentText(*c, first_user);
+        break;
+      }
+    }
+  }
+  key.Add("system").Add(text).Add("user").Add(first_user);
+  return key.key();
+}
+
 core::Result<ModelRoute> Gateway::ResolveModel(RequestContext& ctx, const json::object& body) {
+  auto resolved = ResolveByQuality(ctx, body);
+  if (resolved && resolved->ring && resolved->routing && resolved->routing->prefix_affinity) {
+    ctx.prefix_key = PrefixKey(ctx.api, body, resolved->upstream_model);
+  }
+  return resolved;
+}
+
+core::Result<ModelRoute> Gateway::ResolveByQuality(RequestContext& ctx, const json::object& body) {
   const QualityRoute* quality = ctx.snapshot->QualityFor(ctx.model);
   if (!quality) return ctx.snapshot->Resolve(ctx.model);
   auto strong = ctx.snapshot->Resolve(ctx.model);

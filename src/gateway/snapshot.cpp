@@ -96,6 +96,7 @@ RoutePolicy ToRoutePolicy(const config::RoutingConfig& c) {
   p.open_policy = c.exclude_open ? route::OpenPolicy::kExclude : route::OpenPolicy::kLast;
   p.latency_goal = c.latency_total ? route::LatencyGoal::kTotal : route::LatencyGoal::kTtft;
   p.hedge = c.hedge;
+  p.prefix_affinity = c.prefix_affinity;
   for (const auto& [backend, weight] : c.weights) p.weights[backend] = weight;
   return p;
 }
@@ -186,6 +187,17 @@ core::Result<std::shared_ptr<const Snapshot>> Snapshot::Build(config::Config con
     }
     snap->aliases_[alias.name] = std::move(entry);
   }
+  bool affinity = config.routing.prefix_affinity ||
+                  std::any_of(config.aliases.begin(), config.aliases.end(),
+                              [](const config::AliasConfig& a) { return a.routing.prefix_affinity; });
+  for (const auto& [model, served_by] : snap->by_model_) {
+    if (!affinity || served_by.size() < 2) continue;
+    std::vector<std::string> ids;
+    for (const Backend* b : served_by) ids.push_back(b->id());
+    auto ring = route::AffinityRing::Build(ids);
+    if (!ring) return std::unexpected(std::move(ring.error()));
+    snap->rings_.emplace(model, std::move(*ring));
+  }
   for (const auto& [model, _] : snap->by_model_) snap->model_ids_.push_back(model);
   for (const auto& [alias, entry] : snap->aliases_) {
     if (snap->by_model_.contains(entry.target)) snap->alias_names_.push_back(alias);
@@ -226,7 +238,9 @@ core::Result<ModelRoute> Snapshot::Resolve(std::string_view model) const {
                                   all.empty() ? std::string("(none)") : fmt::format("{}", fmt::join(all, ", "))),
                       "model");
   }
-  return ModelRoute{it->first, &it->second, facts_by_model_.at(it->first), routing};
+  auto ring = rings_.find(it->first);
+  return ModelRoute{it->first, &it->second, facts_by_model_.at(it->first), routing,
+                    ring == rings_.end() ? nullptr : &ring->second};
 }
 
 const QualityRoute* Snapshot::QualityFor(std::string_view name) const {

@@ -21,6 +21,7 @@
 #include "dialect/canonical.hpp"
 #include "net/client.hpp"
 #include "policy/config_policy.hpp"
+#include "route/affinity.hpp"
 #include "route/quality.hpp"
 #include "route/router.hpp"
 
@@ -78,6 +79,7 @@ struct RoutePolicy {
   route::OpenPolicy open_policy = route::OpenPolicy::kLast;
   route::LatencyGoal latency_goal = route::LatencyGoal::kTtft;
   bool hedge = false;
+  bool prefix_affinity = false;             // affinity: prefix
   std::unordered_map<std::string, std::uint32_t> weights;  // backend id -> weight; absent = 1
   std::uint32_t WeightOf(std::string_view backend) const {
     auto it = weights.find(std::string(backend));
@@ -100,6 +102,9 @@ struct ModelRoute {
   const std::vector<Backend*>* backends;     // every backend serving it, in config order
   std::span<const policy::BackendFacts> facts;  // their facts, index-aligned with *backends
   const RoutePolicy* routing = nullptr;      // never null from Resolve (snapshot-owned)
+  // Consistent-hash ring over *backends (index-aligned), built when some routing policy asks
+  // for prefix affinity and the model has two or more backends; else null.
+  const route::AffinityRing* ring = nullptr;
 };
 
 // Who is calling, as far as policy is concerned: from the matched key's configuration (or
@@ -160,6 +165,7 @@ class Snapshot {
   config::Config config_;
   std::vector<std::unique_ptr<Backend>> backends_;
   std::unordered_map<std::string, std::vector<Backend*>> by_model_;
+  std::unordered_map<std::string, route::AffinityRing> rings_;  // model -> ring over by_model_[model]
   struct AliasEntry {
     std::string target;
     RoutePolicy routing;

@@ -152,3 +152,41 @@ describe('quality router', () => {
     assert.match(r.stderr, /aliases\.smart\.quality\.model: /);
   });
 });
+
+describe('prefix affinity', () => {
+  test('requests sharing a system prompt and first user turn go to the same replica; other prefixes spread', async () => {
+    const sims = [];
+    for (const name of ['r1', 'r2', 'r3']) sims.push(await startSim(['--name', name, '--models', 'sim-small']));
+    const g = await startGateway(testConfig({
+      backends: sims.map((s, i) => simBackend(s, { id: `replica-${i + 1}`, models: ['sim-small'] })),
+      aliases: { sticky: { target: 'sim-small', affinity: 'prefix' } },
+    }));
+    try {
+      const conversation = (extraTurns) => [
+        { role: 'system', content: 'You are the support bot of a bicycle shop.' },
+        { role: 'user', content: 'My chain keeps slipping.' },
+        ...extraTurns,
+      ];
+      const served = new Set();
+      for (let turn = 0; turn < 6; ++turn) {
+        const later = Array.from({ length: turn }, (_, i) => [
+          { role: 'assistant', content: `answer ${i}` }, { role: 'user', content: `follow-up ${i}` },
+        ]).flat();
+        const r = await chat(g, { model: 'sticky', messages: conversation(later) });
+        assert.equal(r.status, 200);
+        served.add(r.headers.get('x-meridian-backend'));
+      }
+      assert.equal(served.size, 1, `one conversation went to ${[...served]}`);
+      // Different openings hash to different replicas (the hash is fixed, so this is exact).
+      const spread = new Set();
+      for (let i = 0; i < 12; ++i) {
+        const r = await chat(g, { model: 'sticky', messages: [{ role: 'user', content: `question number ${i}` }] });
+        spread.add(r.headers.get('x-meridian-backend'));
+      }
+      assert.ok(spread.size >= 2, `12 prefixes all went to ${[...spread]}`);
+    } finally {
+      await stopCleanly(g, 'gateway');
+      for (const s of sims) await s.stop();
+    }
+  });
+});

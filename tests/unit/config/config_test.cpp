@@ -473,6 +473,8 @@ INSTANTIATE_TEST_SUITE_P(
                   {"t.yaml:8: routing.max_attempts: must be between 1 and 16, got 0"}},
         IssueCase{"routing_open_breakers", kB + "routing:\n  open_breakers: skip\n",
                   {"t.yaml:8: routing.open_breakers: expected 'last' or 'exclude', got 'skip'"}},
+        IssueCase{"routing_affinity", kB + "routing:\n  affinity: sticky\n",
+                  {"t.yaml:8: routing.affinity: expected 'prefix' or 'none', got 'sticky'"}},
         IssueCase{"routing_latency_goal", kB + "routing:\n  latency_goal: p99\n",
                   {"t.yaml:8: routing.latency_goal: expected 'ttft' or 'total', got 'p99'"}},
         IssueCase{"routing_unknown_field", kB + "routing:\n  strategy: p2c\n  retries: 2\n",
@@ -1165,6 +1167,8 @@ TEST_F(ConfigTest, RoutingDefaultsAndAliasOverrides) {
   EXPECT_EQ(fast.routing.strategy, "fastest");
   EXPECT_TRUE(fast.routing.latency_total);
   EXPECT_TRUE(fast.routing.hedge);
+  EXPECT_FALSE(fast.routing.prefix_affinity);
+  EXPECT_TRUE(Valid(kB + "aliases:\n  s: {target: m1, affinity: prefix}\n").aliases[0].routing.prefix_affinity);
   EXPECT_EQ(fast.routing.max_attempts, 2u);
   EXPECT_EQ(fast.routing.weights, (std::vector<std::pair<std::string, unsigned>>{{"a", 3}}));
   ASSERT_TRUE(c.aliases[2].quality);
