@@ -984,7 +984,10 @@ void ReadRoutingFields(Ctx& ctx, const Fields& f, const std::vector<ParsedBacken
     }
   }
   if (const Entry* e = f.Get("hedge")) {
-    if (auto v = ReadBool(ctx, *e)) out.hedge = *v;
+    if (auto v = ReadBool(ctx, *e)) {
+      out.hedge = *v;
+      if (*v) ctx.Warn(e->Line(), e->path, "hedged requests are not implemented yet: the setting has no effect");
+    }
   }
   if (const Entry* e = f.Get("affinity")) {
     if (auto s = ReadNonEmpty(ctx, *e)) {

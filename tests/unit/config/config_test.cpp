@@ -631,6 +631,14 @@ TEST_F(ConfigTest, EmptyAuthKeysWarnsAtTheSection) {
                           "configured, so every client is accepted"));
 }
 
+TEST_F(ConfigTest, HedgeIsAcceptedWithAWarningThatItHasNoEffect) {
+  Config c = Valid(kB + "aliases:\n  f: {target: m1, hedge: true}\n");
+  EXPECT_TRUE(c.aliases[0].routing.hedge);
+  EXPECT_THAT(c.warnings,
+              testing::Contains("t.yaml:8: aliases.f.hedge: hedged requests are not implemented yet: the "
+                                "setting has no effect"));
+}
+
 struct ListenCase {
   std::string text;
   std::string host;
