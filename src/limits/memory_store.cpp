@@ -220,20 +220,21 @@ InMemoryCounterStore::State* InMemoryCounterStore::Find(Level level, std::string
   return it == map.end() ? nullptr : it->second.get();
 }
 
-void InMemoryCounterStore::Configure(Level level, std::string_view id, const ScopeLimits& limits) {
-  State* s = nullptr;
-  {
-    std::unique_lock lock(maps_mutex_);
-    Map& map = maps_[static_cast<std::size_t>(level)];
-    auto it = map.find(id);
-    if (it == map.end()) {
-      auto state = std::make_unique<State>();
-      state->level = level;
-      state->id = std::string(id);
-      it = map.emplace(std::string(id), std::move(state)).first;
-    }
-    s = it->second.get();
+InMemoryCounterStore::State* InMemoryCounterStore::FindOrCreate(Level level, std::string_view id) {
+  std::unique_lock lock(maps_mutex_);
+  Map& map = maps_[static_cast<std::size_t>(level)];
+  auto it = map.find(id);
+  if (it == map.end()) {
+    auto state = std::make_unique<State>();
+    state->level = level;
+    state->id = std::string(id);
+    it = map.emplace(std::string(id), std::move(state)).first;
   }
+  return it->second.get();
+}
+
+void InMemoryCounterStore::Configure(Level level, std::string_view id, const ScopeLimits& limits) {
+  State* s = FindOrCreate(level, id);
   std::lock_guard lock(s->mutex);
   auto budget = [](const std::optional<std::int64_t>& v) -> std::optional<std::int64_t> {
     if (!v) return std::nullopt;
@@ -249,19 +250,7 @@ void InMemoryCounterStore::Configure(Level level, std::string_view id, const Sco
 
 void InMemoryCounterStore::SeedSpent(Level level, std::string_view id, std::int64_t today,
                                      std::int64_t this_month, TimePoint now) {
-  State* s = nullptr;
-  {
-    std::unique_lock lock(maps_mutex_);
-    Map& map = maps_[static_cast<std::size_t>(level)];
-    auto it = map.find(id);
-    if (it == map.end()) {
-      auto state = std::make_unique<State>();
-      state->level = level;
-      state->id = std::string(id);
-      it = map.emplace(std::string(id), std::move(state)).first;
-    }
-    s = it->second.get();
-  }
+  State* s = FindOrCreate(level, id);
   const std::int64_t now_us = Micros(now);
   std::lock_guard lock(s->mutex);
   s->day.Roll(UtcDayIndex(now_us));

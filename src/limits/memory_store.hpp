@@ -45,6 +45,9 @@ class InMemoryCounterStore final : public CounterStore {
   using Map = std::unordered_map<std::string, std::unique_ptr<State>, Hash, std::equal_to<>>;
 
   State* Find(Level level, std::string_view id) const;
+  // The scope's state, created (with no limits) if it does not exist yet. States live as long
+  // as the store, so the pointer stays valid.
+  State* FindOrCreate(Level level, std::string_view id);
 
   // One map per level. States are created by Configure and live until the store is
   // destroyed (Remove only clears their limits), so a Hold's raw pointers stay valid.
