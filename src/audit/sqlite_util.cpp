@@ -40,6 +40,23 @@ core::Result<StmtPtr> Prepare(sqlite3* db, std::string_view sql) {
   return StmtPtr(raw);
 }
 
+std::optional<std::int64_t> ColumnOptionalInt(sqlite3_stmt* s, int i) {
+  if (sqlite3_column_type(s, i) == SQLITE_NULL) return std::nullopt;
+  return sqlite3_column_int64(s, i);
+}
+
+void BindText(sqlite3_stmt* s, int i, std::string_view text) {
+  sqlite3_bind_text(s, i, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+}
+
+void BindOptionalInt(sqlite3_stmt* s, int i, const std::optional<std::int64_t>& v) {
+  if (v) {
+    sqlite3_bind_int64(s, i, *v);
+  } else {
+    sqlite3_bind_null(s, i);
+  }
+}
+
 std::string ColumnString(sqlite3_stmt* s, int i) {
   const void* data = sqlite3_column_blob(s, i);
   const int size = sqlite3_column_bytes(s, i);

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -50,6 +51,12 @@ class ResetGuard {
 
 // Column `i` as bytes (TEXT or BLOB); empty for NULL.
 std::string ColumnString(sqlite3_stmt* s, int i);
+// Column `i` as an integer; nullopt for NULL.
+std::optional<std::int64_t> ColumnOptionalInt(sqlite3_stmt* s, int i);
+
+// Binds parameter `i` (1-based) to a copy of `text`, or to an integer / NULL for nullopt.
+void BindText(sqlite3_stmt* s, int i, std::string_view text);
+void BindOptionalInt(sqlite3_stmt* s, int i, const std::optional<std::int64_t>& v);
 
 // True if a table named `name` exists.
 core::Result<bool> TableExists(sqlite3* db, std::string_view name);

@@ -1,4 +1,5 @@
 #include "route/quality_eval.hpp"
+#include "route/jsonl.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -17,21 +18,7 @@ namespace {
 using core::ErrorCode;
 using core::Fail;
 
-// Calls fn(line_number, line) for each non-blank line.
-template <class Fn>
-core::Result<void> ForEachLine(std::string_view text, Fn&& fn) {
-  std::size_t line_no = 0;
-  while (!text.empty()) {
-    const auto nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
-    ++line_no;
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.find_first_not_of(" \t") == std::string_view::npos) continue;
-    if (auto ok = fn(line_no, line); !ok) return ok;
-  }
-  return {};
-}
+using jsonl::ForEachLine;
 
 core::Result<boost::json::object> ParseObjectLine(std::string_view what, std::size_t line_no, std::string_view line) {
   boost::system::error_code ec;

@@ -1,4 +1,5 @@
 #include "route/quality_train.hpp"
+#include "route/jsonl.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -31,20 +32,7 @@ double LogLoss(double p, double y) {
   return -(y * std::log(p) + (1 - y) * std::log(1 - p));
 }
 
-template <class Fn>
-core::Result<void> ForEachLine(std::string_view text, Fn&& fn) {
-  std::size_t line_no = 0;
-  while (!text.empty()) {
-    const auto nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
-    ++line_no;
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.find_first_not_of(" \t") == std::string_view::npos) continue;
-    if (auto ok = fn(line_no, line); !ok) return ok;
-  }
-  return {};
-}
+using jsonl::ForEachLine;
 
 }  // namespace
 

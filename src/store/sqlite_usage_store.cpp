@@ -14,6 +14,10 @@ using core::ErrorCode;
 
 namespace {
 
+using sqlite::BindText;
+using sqlite::BindOptionalInt;
+using sqlite::ColumnOptionalInt;
+
 constexpr std::int64_t kApplicationId = 1297437511;  // "MUSG"
 
 constexpr const char* kSchema = R"sql(
@@ -57,23 +61,6 @@ constexpr std::string_view kInsert =
 constexpr std::string_view kRecordColumns =
     "time_ms, request_id, tenant, team, key_prefix, route, alias, model, backend, input_tokens, output_tokens, "
     "cached_tokens, reasoning_tokens, cost_micro_usd, latency_us, status, error, stream, attempts";
-
-void BindText(sqlite3_stmt* s, int i, std::string_view text) {
-  sqlite3_bind_text(s, i, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
-}
-
-void BindOpt(sqlite3_stmt* s, int i, const std::optional<std::int64_t>& v) {
-  if (v) {
-    sqlite3_bind_int64(s, i, *v);
-  } else {
-    sqlite3_bind_null(s, i);
-  }
-}
-
-std::optional<std::int64_t> ColumnOpt(sqlite3_stmt* s, int i) {
-  if (sqlite3_column_type(s, i) == SQLITE_NULL) return std::nullopt;
-  return sqlite3_column_int64(s, i);
-}
 
 core::Result<std::int64_t> PragmaInt(sqlite3* db, const char* sql) {
   auto stmt = sqlite::Prepare(db, sql);
@@ -141,11 +128,11 @@ core::Result<UsageResult> RunQuery(sqlite3* db, const UsageQuery& q) {
       r.alias = sqlite::ColumnString(s, 6);
       r.model = sqlite::ColumnString(s, 7);
       r.backend = sqlite::ColumnString(s, 8);
-      r.input_tokens = ColumnOpt(s, 9);
-      r.output_tokens = ColumnOpt(s, 10);
-      r.cached_tokens = ColumnOpt(s, 11);
-      r.reasoning_tokens = ColumnOpt(s, 12);
-      r.cost_micro_usd = ColumnOpt(s, 13);
+      r.input_tokens = ColumnOptionalInt(s, 9);
+      r.output_tokens = ColumnOptionalInt(s, 10);
+      r.cached_tokens = ColumnOptionalInt(s, 11);
+      r.reasoning_tokens = ColumnOptionalInt(s, 12);
+      r.cost_micro_usd = ColumnOptionalInt(s, 13);
       r.latency_us = sqlite3_column_int64(s, 14);
       r.status = sqlite3_column_int(s, 15);
       r.error = sqlite::ColumnString(s, 16);
@@ -162,7 +149,7 @@ core::Result<UsageResult> RunQuery(sqlite3* db, const UsageQuery& q) {
       t.output_tokens = sqlite3_column_int64(s, c++);
       t.cached_tokens = sqlite3_column_int64(s, c++);
       t.reasoning_tokens = sqlite3_column_int64(s, c++);
-      t.cost_micro_usd = ColumnOpt(s, c++);
+      t.cost_micro_usd = ColumnOptionalInt(s, c++);
       t.avg_latency_us = sqlite3_column_int64(s, c++);
       result.totals.push_back(std::move(t));
     }
@@ -199,11 +186,11 @@ struct SqliteUsageStore::Impl {
       BindText(s, 8, r.alias);
       BindText(s, 9, r.model);
       BindText(s, 10, r.backend);
-      BindOpt(s, 11, r.input_tokens);
-      BindOpt(s, 12, r.output_tokens);
-      BindOpt(s, 13, r.cached_tokens);
-      BindOpt(s, 14, r.reasoning_tokens);
-      BindOpt(s, 15, r.cost_micro_usd);
+      BindOptionalInt(s, 11, r.input_tokens);
+      BindOptionalInt(s, 12, r.output_tokens);
+      BindOptionalInt(s, 13, r.cached_tokens);
+      BindOptionalInt(s, 14, r.reasoning_tokens);
+      BindOptionalInt(s, 15, r.cost_micro_usd);
       sqlite3_bind_int64(s, 16, r.latency_us);
       sqlite3_bind_int(s, 17, r.status);
       BindText(s, 18, r.error);

@@ -15,6 +15,10 @@ namespace sqlite = audit::sqlite;
 
 namespace {
 
+using sqlite::BindText;
+using sqlite::BindOptionalInt;
+using sqlite::ColumnOptionalInt;
+
 constexpr std::int64_t kApplicationId = 1297368398;  // "MTEN"
 
 // The settings columns, in the order BindSettings / ReadSettings use.
@@ -44,23 +48,6 @@ constexpr const char* kTeamColumns = "tenant, id, name, disabled, created_ms, " 
 constexpr const char* kKeyColumns =
     "id, tenant, team, name, created_ms, revoked_ms, expires_ms, " MERIDIAN_SETTINGS_COLUMNS ", hash";
 
-void BindText(sqlite3_stmt* s, int i, std::string_view text) {
-  sqlite3_bind_text(s, i, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
-}
-
-void BindOpt(sqlite3_stmt* s, int i, const std::optional<std::int64_t>& v) {
-  if (v) {
-    sqlite3_bind_int64(s, i, *v);
-  } else {
-    sqlite3_bind_null(s, i);
-  }
-}
-
-std::optional<std::int64_t> ColumnOpt(sqlite3_stmt* s, int i) {
-  if (sqlite3_column_type(s, i) == SQLITE_NULL) return std::nullopt;
-  return sqlite3_column_int64(s, i);
-}
-
 std::string ListJson(const std::vector<std::string>& items) {
   boost::json::array a;
   for (const auto& item : items) a.emplace_back(item);
@@ -75,12 +62,12 @@ std::string ClassesJson(const std::vector<core::DataClass>& classes) {
 
 // Binds the nine settings columns at `first`..`first + 8`.
 void BindSettings(sqlite3_stmt* s, int first, const Settings& st) {
-  BindOpt(s, first + 0, st.limits.usd_per_day_micro);
-  BindOpt(s, first + 1, st.limits.usd_per_month_micro);
-  BindOpt(s, first + 2, st.limits.requests_per_minute);
-  BindOpt(s, first + 3, st.limits.input_tokens_per_minute);
-  BindOpt(s, first + 4, st.limits.output_tokens_per_minute);
-  BindOpt(s, first + 5, st.limits.concurrent_requests);
+  BindOptionalInt(s, first + 0, st.limits.usd_per_day_micro);
+  BindOptionalInt(s, first + 1, st.limits.usd_per_month_micro);
+  BindOptionalInt(s, first + 2, st.limits.requests_per_minute);
+  BindOptionalInt(s, first + 3, st.limits.input_tokens_per_minute);
+  BindOptionalInt(s, first + 4, st.limits.output_tokens_per_minute);
+  BindOptionalInt(s, first + 5, st.limits.concurrent_requests);
   BindText(s, first + 6, ListJson(st.models));
   BindText(s, first + 7, ListJson(st.backends));
   BindText(s, first + 8, ClassesJson(st.data_classes));
@@ -89,12 +76,12 @@ void BindSettings(sqlite3_stmt* s, int first, const Settings& st) {
 // Reads what BindSettings wrote. Failure: the JSON lists are not what this store writes.
 StoreResult<Settings> ReadSettings(sqlite3_stmt* s, int first) {
   Settings st;
-  st.limits.usd_per_day_micro = ColumnOpt(s, first + 0);
-  st.limits.usd_per_month_micro = ColumnOpt(s, first + 1);
-  st.limits.requests_per_minute = ColumnOpt(s, first + 2);
-  st.limits.input_tokens_per_minute = ColumnOpt(s, first + 3);
-  st.limits.output_tokens_per_minute = ColumnOpt(s, first + 4);
-  st.limits.concurrent_requests = ColumnOpt(s, first + 5);
+  st.limits.usd_per_day_micro = ColumnOptionalInt(s, first + 0);
+  st.limits.usd_per_month_micro = ColumnOptionalInt(s, first + 1);
+  st.limits.requests_per_minute = ColumnOptionalInt(s, first + 2);
+  st.limits.input_tokens_per_minute = ColumnOptionalInt(s, first + 3);
+  st.limits.output_tokens_per_minute = ColumnOptionalInt(s, first + 4);
+  st.limits.concurrent_requests = ColumnOptionalInt(s, first + 5);
   auto strings = [&](int col, auto&& add) -> bool {
     boost::system::error_code ec;
     boost::json::value v = boost::json::parse(sqlite::ColumnString(s, col), ec);
@@ -149,8 +136,8 @@ StoreResult<KeyRecord> ReadKey(sqlite3_stmt* s) {
   k.team = sqlite::ColumnString(s, 2);
   k.name = sqlite::ColumnString(s, 3);
   k.created_ms = sqlite3_column_int64(s, 4);
-  k.revoked_ms = ColumnOpt(s, 5);
-  k.expires_ms = ColumnOpt(s, 6);
+  k.revoked_ms = ColumnOptionalInt(s, 5);
+  k.expires_ms = ColumnOptionalInt(s, 6);
   auto st = ReadSettings(s, 7);
   if (!st) return std::unexpected(st.error());
   k.settings = std::move(*st);
@@ -515,8 +502,8 @@ StoreResult<void> SqliteTenancyStore::CreateKey(const Key& k, const KeyHash& has
     BindText(s, 3, k.team);
     BindText(s, 4, k.name);
     sqlite3_bind_int64(s, 5, k.created_ms);
-    BindOpt(s, 6, k.revoked_ms);
-    BindOpt(s, 7, k.expires_ms);
+    BindOptionalInt(s, 6, k.revoked_ms);
+    BindOptionalInt(s, 7, k.expires_ms);
     BindSettings(s, 8, k.settings);
     sqlite3_bind_blob(s, 8 + kSettingsColumnCount, hash.data(), static_cast<int>(hash.size()), SQLITE_TRANSIENT);
     return impl_->Run(s, "tenancy: insert key", fmt::format("key '{}' already exists", k.id));
@@ -579,7 +566,7 @@ StoreResult<Updated<Key>> SqliteTenancyStore::UpdateKey(std::string_view id, con
     sqlite3_stmt* s = stmt->get();
     BindText(s, 1, k.id);
     BindText(s, 2, k.name);
-    BindOpt(s, 3, k.expires_ms);
+    BindOptionalInt(s, 3, k.expires_ms);
     BindSettings(s, 4, k.settings);
     return impl_->Run(s, "tenancy: update key");
   });
