@@ -507,8 +507,8 @@ asio::awaitable<void> Gateway::Dispatch(net::Request& request, net::Responder& o
   // tenancy store); a rejected request never reaches an upstream. Each SDK sends it its own way
   // (ingress.hpp, ClientKey). A virtual key ("mk-...") is looked up in the store on every
   // request, so a revocation takes effect on the next one.
-  std::optional<std::string_view> presented = store_.keys ? ClientKey(request) : std::nullopt;
-  if (presented && tenancy::LooksLikeKey(*presented)) {
+  const std::optional<std::string_view> presented = ClientKey(request);
+  if (store_.keys && presented && tenancy::LooksLikeKey(*presented)) {
     tenancy::AuthResult auth = store_.keys->Authenticate(*presented);
     if (!auth) {
       ErrorCode code = auth.status == tenancy::AuthStatus::kUnavailable ? ErrorCode::kUnavailable : ErrorCode::kUnauthorized;
@@ -523,7 +523,7 @@ asio::awaitable<void> Gateway::Dispatch(net::Request& request, net::Responder& o
     ctx.caller = &ctx.virtual_caller;
     SyncLimits();
   } else if (ctx.snapshot->auth_enabled() || VirtualKeysExist()) {
-    std::optional<std::string_view> key = ClientKey(request);
+    const std::optional<std::string_view>& key = presented;
     if (!key) {
       co_await ReplyError(out, ctx,
                           core::Fail(ErrorCode::kUnauthorized, std::string(MissingKeyMessage(ctx.dialect))).error());
