@@ -10,6 +10,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <sstream>
 
 #include "catalog/decimal.hpp"
@@ -94,6 +95,44 @@ json::value ParsePrecise(std::string_view text, boost::system::error_code& ec) {
   return parser.handler().st.release();
 }
 
+// A tier price key, `<kind>_above_<N>k_tokens`: which price it sets and above how many tokens.
+struct TierKey {
+  std::optional<PicoUsdPerToken> PriceTier::*member;
+  std::int64_t above_tokens;
+};
+
+constexpr std::pair<std::string_view, std::optional<PicoUsdPerToken> PriceTier::*> kTierKinds[] = {
+    {"input_cost_per_token", &PriceTier::input},
+    {"output_cost_per_token", &PriceTier::output},
+    {"cache_read_input_token_cost", &PriceTier::cache_read},
+    {"cache_creation_input_token_cost", &PriceTier::cache_write},
+    {"output_cost_per_reasoning_token", &PriceTier::reasoning},
+};
+
+// nullopt for any other key (including "..._above_200k_tokens_priority" and
+// "cache_creation_input_token_cost_above_1hr_above_200k_tokens", whose kinds are not modelled).
+std::optional<TierKey> ParseTierKey(std::string_view key) {
+  constexpr std::string_view kSuffix = "k_tokens";
+  constexpr std::string_view kAbove = "_above_";
+  if (!key.ends_with(kSuffix)) return std::nullopt;
+  const std::size_t above = key.rfind(kAbove);
+  if (above == std::string_view::npos || above + kAbove.size() > key.size() - kSuffix.size()) return std::nullopt;
+  const std::string_view kind = key.substr(0, above);
+  const std::string_view digits =
+      key.substr(above + kAbove.size(), key.size() - kSuffix.size() - above - kAbove.size());
+  // At most 12 digits: N × 1000 stays far inside int64.
+  if (digits.empty() || digits.size() > 12) return std::nullopt;
+  std::int64_t n = 0;
+  for (char c : digits) {
+    if (c < '0' || c > '9') return std::nullopt;
+    n = n * 10 + (c - '0');
+  }
+  for (const auto& [name, member] : kTierKinds) {
+    if (kind == name) return TierKey{member, n * 1000};
+  }
+  return std::nullopt;
+}
+
 // Collects the issues of one entry.
 struct EntryReader {
   std::string_view file;
@@ -168,6 +207,25 @@ struct EntryReader {
       return std::nullopt;
     }
     return static_cast<std::int64_t>(d);
+  }
+
+  // Every `<kind>_above_<N>k_tokens` price of the entry, grouped by N, ascending.
+  std::vector<PriceTier> Tiers(bool& rounded) {
+    std::map<std::int64_t, PriceTier> by_threshold;
+    for (const auto& member : object) {
+      std::string_view field = member.key();
+      std::optional<TierKey> tk = ParseTierKey(field);
+      if (!tk) continue;
+      std::optional<PicoUsdPerToken> price = Price(field, rounded);
+      if (!price) continue;
+      PriceTier& tier = by_threshold[tk->above_tokens];
+      tier.above_tokens = tk->above_tokens;
+      tier.*(tk->member) = price;
+    }
+    std::vector<PriceTier> out;
+    out.reserve(by_threshold.size());
+    for (auto& [above, tier] : by_threshold) out.push_back(std::move(tier));
+    return out;
   }
 
   bool Flag(std::string_view field) {
@@ -333,6 +391,7 @@ std::expected<Catalog, Issue> Catalog::LoadLiteLlm(std::string_view json_text, s
     e.prices.cache_read = r.Price("cache_read_input_token_cost", rounded);
     e.prices.cache_write = r.Price("cache_creation_input_token_cost", rounded);
     e.prices.reasoning = r.Price("output_cost_per_reasoning_token", rounded);
+    e.prices.tiers = r.Tiers(rounded);
     e.rounded_prices = rounded;
     e.capabilities.function_calling = r.Flag("supports_function_calling");
     e.capabilities.vision = r.Flag("supports_vision");

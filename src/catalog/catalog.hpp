@@ -38,13 +38,28 @@ namespace meridian::catalog {
 // Pico-USD per token == micro-USD per million tokens.
 using PicoUsdPerToken = std::int64_t;
 
+// Prices for a long prompt (LiteLLM's `<kind>_above_<N>k_tokens`): a request whose prompt has
+// MORE than `above_tokens` tokens (input tokens, cache reads and writes included; cost.hpp) pays
+// these instead of the base prices, each kind separately; nullopt = this tier does not reprice
+// that kind and the base price applies. docs/catalog.md, "Tiers".
+struct PriceTier {
+  std::int64_t above_tokens = 0;               // N × 1000 for _above_<N>k_tokens
+  std::optional<PicoUsdPerToken> input{};      // input_cost_per_token_above_<N>k_tokens
+  std::optional<PicoUsdPerToken> output{};     // output_cost_per_token_above_<N>k_tokens
+  std::optional<PicoUsdPerToken> cache_read{}; // cache_read_input_token_cost_above_<N>k_tokens
+  std::optional<PicoUsdPerToken> cache_write{};// cache_creation_input_token_cost_above_<N>k_tokens
+  std::optional<PicoUsdPerToken> reasoning{};  // output_cost_per_reasoning_token_above_<N>k_tokens
+  bool operator==(const PriceTier&) const = default;
+};
+
 // Prices of one model; nullopt = the source does not say (not the same as 0, "free").
 struct Prices {
-  std::optional<PicoUsdPerToken> input;        // input_cost_per_token
-  std::optional<PicoUsdPerToken> output;       // output_cost_per_token
-  std::optional<PicoUsdPerToken> cache_read;   // cache_read_input_token_cost
-  std::optional<PicoUsdPerToken> cache_write;  // cache_creation_input_token_cost
-  std::optional<PicoUsdPerToken> reasoning;    // output_cost_per_reasoning_token
+  std::optional<PicoUsdPerToken> input{};      // input_cost_per_token
+  std::optional<PicoUsdPerToken> output{};     // output_cost_per_token
+  std::optional<PicoUsdPerToken> cache_read{}; // cache_read_input_token_cost
+  std::optional<PicoUsdPerToken> cache_write{};// cache_creation_input_token_cost
+  std::optional<PicoUsdPerToken> reasoning{};  // output_cost_per_reasoning_token
+  std::vector<PriceTier> tiers{};              // ascending above_tokens, no two alike; usually empty
   bool operator==(const Prices&) const = default;
 };
 
@@ -105,6 +120,9 @@ class Catalog {
   // the fields of a model entry ("fallback_generalizations"). Unknown fields are ignored. An
   // entry with a bad field (wrong type, negative, not an integer token count, no
   // litellm_provider) is left out and each bad field is one Issue in issues(); the rest loads.
+  // Tiers: every key `<kind>_above_<N>k_tokens` whose <kind> is one of the five price fields
+  // and N a whole number (digits only) is a tier price checked like its base field; any other
+  // `_above_` key (`..._priority`, per character / image / second, `..._above_1hr`) is ignored.
   // Fails (one Issue, FIELD empty) only when the text is not JSON or not a JSON object.
   // `file` is used in messages only. Never throws.
   static std::expected<Catalog, Issue> LoadLiteLlm(std::string_view json_text, std::string_view file);

@@ -1,7 +1,9 @@
 #include "catalog/cost.hpp"
 
 #include <algorithm>
+#include <initializer_list>
 #include <limits>
+#include <optional>
 
 namespace meridian::catalog {
 namespace {
@@ -23,11 +25,46 @@ void AddCapped(Wide& sum, std::int64_t tokens, PicoUsdPerToken price) {
 
 std::int64_t Saturate(Wide micro) { return micro > kInt64Max ? kInt64Max : static_cast<std::int64_t>(micro); }
 
+// The five prices one request pays: the base ones with a tier's laid over them.
+struct Rates {
+  std::optional<PicoUsdPerToken> input, output, cache_read, cache_write, reasoning;
+};
+
+Rates BaseRates(const Prices& p) { return Rates{p.input, p.output, p.cache_read, p.cache_write, p.reasoning}; }
+
+Rates Overlay(Rates r, const PriceTier* tier) {
+  if (tier == nullptr) return r;
+  if (tier->input) r.input = tier->input;
+  if (tier->output) r.output = tier->output;
+  if (tier->cache_read) r.cache_read = tier->cache_read;
+  if (tier->cache_write) r.cache_write = tier->cache_write;
+  if (tier->reasoning) r.reasoning = tier->reasoning;
+  return r;
+}
+
+std::optional<PicoUsdPerToken> Highest(std::initializer_list<std::optional<PicoUsdPerToken>> prices) {
+  std::optional<PicoUsdPerToken> best;
+  for (const auto& price : prices) {
+    if (price && (!best || *price > *best)) best = price;
+  }
+  return best;
+}
+
 }  // namespace
 
+const PriceTier* TierFor(const Prices& prices, std::int64_t prompt_tokens) {
+  const PriceTier* found = nullptr;
+  for (const PriceTier& tier : prices.tiers) {  // ascending; a handful at most
+    if (prompt_tokens > tier.above_tokens && (found == nullptr || tier.above_tokens > found->above_tokens)) {
+      found = &tier;
+    }
+  }
+  return found;
+}
+
 std::optional<std::int64_t> Cost(const Entry& entry, const Usage& usage) {
-  const Prices& p = entry.prices;
   const std::int64_t input = Clamp0(usage.input_tokens);
+  const Rates p = Overlay(BaseRates(entry.prices), TierFor(entry.prices, input));
   const std::int64_t output = Clamp0(usage.output_tokens);
   const std::int64_t cache_read = std::min(Clamp0(usage.cache_read_tokens), input);
   const std::int64_t cache_write = std::min(Clamp0(usage.cache_write_tokens), input - cache_read);
@@ -59,24 +96,31 @@ std::optional<std::int64_t> Cost(const Entry& entry, const Usage& usage) {
 
 std::optional<std::int64_t> UpperBoundCost(const Entry& entry, std::int64_t estimated_input_tokens,
                                            std::optional<std::int64_t> max_output_tokens) {
-  const Prices& p = entry.prices;
   std::optional<std::int64_t> limit = max_output_tokens ? max_output_tokens : entry.max_output_tokens;
   if (!limit) return std::nullopt;
   std::int64_t output = Clamp0(*limit);
   if (entry.max_output_tokens && max_output_tokens) output = std::min(output, *entry.max_output_tokens);
   const std::int64_t input = Clamp0(estimated_input_tokens);
 
-  auto highest = [](std::initializer_list<std::optional<PicoUsdPerToken>> prices) {
-    std::optional<PicoUsdPerToken> best;
-    for (const auto& price : prices) {
-      if (price && (!best || *price > *best)) best = price;
-    }
-    return best;
+  // The dearest input-side and output-side prices of one set of rates. The cache prices count
+  // only next to a base price: alone they do not bound plain tokens.
+  std::optional<PicoUsdPerToken> input_price;
+  std::optional<PicoUsdPerToken> output_price;
+  bool missing = false;
+  auto consider = [&](const Rates& r) {
+    std::optional<PicoUsdPerToken> in = r.input ? Highest({r.input, r.cache_read, r.cache_write}) : std::nullopt;
+    std::optional<PicoUsdPerToken> out = r.output ? Highest({r.output, r.reasoning}) : std::nullopt;
+    if ((input > 0 && !in) || (output > 0 && !out)) missing = true;
+    input_price = Highest({input_price, in});
+    output_price = Highest({output_price, out});
   };
-  // The cache prices count only next to a base price: alone they do not bound plain tokens.
-  std::optional<PicoUsdPerToken> input_price = p.input ? highest({p.input, p.cache_read, p.cache_write}) : std::nullopt;
-  std::optional<PicoUsdPerToken> output_price = p.output ? highest({p.output, p.reasoning}) : std::nullopt;
-  if ((input > 0 && !input_price) || (output > 0 && !output_price)) return std::nullopt;
+  // Any prompt of 0..input tokens may be served: the base rates and every reachable tier.
+  const Rates base = BaseRates(entry.prices);
+  consider(base);
+  for (const PriceTier& tier : entry.prices.tiers) {
+    if (input > tier.above_tokens) consider(Overlay(base, &tier));
+  }
+  if (missing) return std::nullopt;
 
   Wide pico = 0;
   if (input > 0) AddCapped(pico, input, *input_price);

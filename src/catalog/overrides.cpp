@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <span>
 #include <vector>
 
 #include "catalog/decimal.hpp"
@@ -15,9 +16,24 @@ constexpr int kMicroScale = 6;  // USD per million tokens -> micro-USD per milli
 constexpr std::int64_t kMaxTokens = 100'000'000;
 constexpr int kMaxQualityTier = 10;
 
-constexpr std::array<std::string_view, 8> kFields = {
-    "input_per_mtok",  "output_per_mtok", "cache_read_per_mtok", "cache_write_per_mtok",
-    "reasoning_per_mtok", "context_window", "max_output_tokens", "quality_tier"};
+constexpr std::array<std::string_view, 9> kFields = {
+    "input_per_mtok",     "output_per_mtok", "cache_read_per_mtok", "cache_write_per_mtok",
+    "reasoning_per_mtok", "context_window",  "max_output_tokens",   "quality_tier",
+    "above"};
+// The fields of one tier under `above`.
+constexpr std::array<std::string_view, 5> kTierFields = {
+    "input_per_mtok", "output_per_mtok", "cache_read_per_mtok", "cache_write_per_mtok", "reasoning_per_mtok"};
+
+// The price member `key` names in a PriceOverride or a PriceTier; nullptr for any other key.
+template <typename T>
+std::optional<PicoUsdPerToken>* PriceSlot(T& target, std::string_view key) {
+  if (key == "input_per_mtok") return &target.input;
+  if (key == "output_per_mtok") return &target.output;
+  if (key == "cache_read_per_mtok") return &target.cache_read;
+  if (key == "cache_write_per_mtok") return &target.cache_write;
+  if (key == "reasoning_per_mtok") return &target.reasoning;
+  return nullptr;
+}
 
 int LineOf(const YAML::Node& node) {
   if (!node.IsDefined()) return 0;
@@ -54,11 +70,11 @@ std::size_t EditDistance(std::string_view a, std::string_view b) {
   return d[n][m];
 }
 
-std::string UnknownField(std::string_view key) {
+std::string UnknownField(std::string_view key, std::span<const std::string_view> fields) {
   std::string message = fmt::format("unknown field '{}'", key);
   std::string_view best;
   std::size_t best_distance = 3;
-  for (std::string_view c : kFields) {
+  for (std::string_view c : fields) {
     std::size_t dist = EditDistance(key, c);
     if (dist < best_distance && dist < std::max(key.size(), c.size())) {
       best = c;
@@ -137,6 +153,75 @@ struct Reader {
     }
     return v;
   }
+
+  // True (and reported) when `key` was seen before in this map; else remembers it.
+  bool Duplicate(std::vector<std::pair<std::string, int>>& seen, const std::string& key, int line,
+                 const std::string& field) {
+    auto dup = std::find_if(seen.begin(), seen.end(), [&](const auto& s) { return s.first == key; });
+    if (dup != seen.end()) {
+      Error(line, field, fmt::format("duplicate field '{}' (first set at line {})", key, dup->second));
+      return true;
+    }
+    seen.emplace_back(key, line);
+    return false;
+  }
+
+  // One tier's prices: {input_per_mtok, ...}; nullopt (reported) when it is not a valid one.
+  std::optional<PriceTier> Tier(const YAML::Node& value, std::int64_t above, int line, const std::string& path) {
+    if (!value.IsMap()) {
+      Error(line, path, fmt::format("expected a map of prices, got {}", KindName(value)));
+      return std::nullopt;
+    }
+    PriceTier tier;
+    tier.above_tokens = above;
+    std::vector<std::pair<std::string, int>> seen;
+    const std::size_t errors = issues.size();
+    for (auto f = value.begin(); f != value.end(); ++f) {
+      const std::string key = f->first.Scalar();
+      const int key_line = LineOf(f->first);
+      const std::string field = fmt::format("{}.{}", path, key);
+      if (Duplicate(seen, key, key_line, field)) continue;
+      if (std::optional<PicoUsdPerToken>* slot = PriceSlot(tier, key)) {
+        *slot = Price(f->second, field);
+      } else {
+        Error(key_line, field, UnknownField(key, kTierFields));
+      }
+    }
+    if (seen.empty()) {
+      Error(line, path,
+            "sets nothing; expected at least one of input_per_mtok, output_per_mtok, cache_read_per_mtok, "
+            "cache_write_per_mtok, reasoning_per_mtok");
+    }
+    if (issues.size() != errors) return std::nullopt;
+    return tier;
+  }
+
+  // `above`: {TOKENS: tier}, sorted by TOKENS. Reports every problem; the result is complete only
+  // when none was found (the caller fails on any issue).
+  std::vector<PriceTier> Tiers(const YAML::Node& node, int line, const std::string& path) {
+    std::vector<PriceTier> out;
+    if (!node.IsMap()) {
+      Error(line, path,  // the key's line: an empty value's mark is on the next token
+            fmt::format("expected a map of prompt-token thresholds to prices (e.g. 200000: {{input_per_mtok: 6}}), "
+                        "got {}",
+                        KindName(node)));
+      return out;
+    }
+    std::map<std::int64_t, int> thresholds;  // threshold -> line
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      const int key_line = LineOf(it->first);
+      const std::string tier_path = fmt::format("{}.{}", path, it->first.IsScalar() ? it->first.Scalar() : "?");
+      std::optional<std::int64_t> above = Integer(it->first, tier_path, 1, kMaxTokens);
+      if (!above) continue;
+      if (auto [first, inserted] = thresholds.emplace(*above, key_line); !inserted) {
+        Error(key_line, tier_path, fmt::format("duplicate threshold {} (first set at line {})", *above, first->second));
+        continue;
+      }
+      if (std::optional<PriceTier> tier = Tier(it->second, *above, key_line, tier_path)) out.push_back(*tier);
+    }
+    std::sort(out.begin(), out.end(), [](const PriceTier& a, const PriceTier& b) { return a.above_tokens < b.above_tokens; });
+    return out;
+  }
 };
 
 }  // namespace
@@ -180,24 +265,13 @@ std::expected<PriceOverrides, std::vector<Issue>> ParsePriceOverrides(const YAML
       const std::string key = f->first.Scalar();
       const int key_line = LineOf(f->first);
       const std::string field = fmt::format("{}.{}", model_path, key);
-      auto dup = std::find_if(seen.begin(), seen.end(), [&](const auto& s) { return s.first == key; });
-      if (dup != seen.end()) {
-        r.Error(key_line, field, fmt::format("duplicate field '{}' (first set at line {})", key, dup->second));
-        continue;
-      }
-      seen.emplace_back(key, key_line);
+      if (r.Duplicate(seen, key, key_line, field)) continue;
       const YAML::Node value = f->second;
       any = true;
-      if (key == "input_per_mtok") {
-        o.input = r.Price(value, field);
-      } else if (key == "output_per_mtok") {
-        o.output = r.Price(value, field);
-      } else if (key == "cache_read_per_mtok") {
-        o.cache_read = r.Price(value, field);
-      } else if (key == "cache_write_per_mtok") {
-        o.cache_write = r.Price(value, field);
-      } else if (key == "reasoning_per_mtok") {
-        o.reasoning = r.Price(value, field);
+      if (std::optional<PicoUsdPerToken>* slot = PriceSlot(o, key)) {
+        *slot = r.Price(value, field);
+      } else if (key == "above") {
+        o.tiers = r.Tiers(value, key_line, field);
       } else if (key == "context_window") {
         o.context_window = r.Integer(value, field, 1, kMaxTokens);
       } else if (key == "max_output_tokens") {
@@ -205,13 +279,13 @@ std::expected<PriceOverrides, std::vector<Issue>> ParsePriceOverrides(const YAML
       } else if (key == "quality_tier") {
         if (auto v = r.Integer(value, field, 0, kMaxQualityTier)) o.quality_tier = static_cast<int>(*v);
       } else {
-        r.Error(key_line, field, UnknownField(key));
+        r.Error(key_line, field, UnknownField(key, kFields));
       }
     }
     if (!any) {
       r.Error(model_line, model_path,
               "sets nothing; expected at least one of input_per_mtok, output_per_mtok, cache_read_per_mtok, "
-              "cache_write_per_mtok, reasoning_per_mtok, context_window, max_output_tokens, quality_tier");
+              "cache_write_per_mtok, reasoning_per_mtok, context_window, max_output_tokens, quality_tier, above");
       continue;
     }
     out.emplace(model, o);
@@ -233,6 +307,7 @@ Entry ApplyOverride(Entry base, const PriceOverride& o) {
   if (o.context_window) base.max_input_tokens = o.context_window;
   if (o.max_output_tokens) base.max_output_tokens = o.max_output_tokens;
   if (o.quality_tier) base.quality_tier = o.quality_tier;
+  if (o.tiers) base.prices.tiers = *o.tiers;
   base.overridden = true;
   return base;
 }

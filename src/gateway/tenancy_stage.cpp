@@ -160,8 +160,11 @@ std::optional<core::Error> Gateway::ChargeStream(RequestContext& ctx, std::int64
   ctx.stream_tokens_charged = tokens;
   std::int64_t extra_cost = 0;
   if (const catalog::Entry* price = ctx.backend ? ctx.backend->price(ctx.upstream_model) : nullptr) {
-    if (price->prices.output) {
-      const std::int64_t pico = extra * *price->prices.output;
+    // A prompt above a long-context threshold pays that tier's output price.
+    const catalog::PriceTier* tier = catalog::TierFor(price->prices, ctx.estimated_input_tokens);
+    const auto output = tier && tier->output ? tier->output : price->prices.output;
+    if (output) {
+      const std::int64_t pico = extra * *output;
       extra_cost = (pico + 999'999) / 1'000'000;  // micro-USD, rounded up
     }
   }

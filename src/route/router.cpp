@@ -4,6 +4,8 @@
 #include <limits>
 #include <vector>
 
+#include "catalog/cost.hpp"
+
 namespace meridian::route {
 
 namespace {
@@ -123,14 +125,18 @@ std::optional<std::int64_t> EstimateCostPicoUsd(const catalog::Entry* prices, st
   if (!prices) return std::nullopt;
   input_tokens = std::max<std::int64_t>(input_tokens, 0);
   output_tokens = std::max<std::int64_t>(output_tokens, 0);
+  // A prompt above a long-context threshold pays that tier's prices (catalog::TierFor).
+  const catalog::PriceTier* tier = catalog::TierFor(prices->prices, input_tokens);
+  const auto input = tier && tier->input ? tier->input : prices->prices.input;
+  const auto output = tier && tier->output ? tier->output : prices->prices.output;
   __int128 sum = 0;
   if (input_tokens > 0) {
-    if (!prices->prices.input) return std::nullopt;
-    sum += static_cast<__int128>(input_tokens) * *prices->prices.input;
+    if (!input) return std::nullopt;
+    sum += static_cast<__int128>(input_tokens) * *input;
   }
   if (output_tokens > 0) {
-    if (!prices->prices.output) return std::nullopt;
-    sum += static_cast<__int128>(output_tokens) * *prices->prices.output;
+    if (!output) return std::nullopt;
+    sum += static_cast<__int128>(output_tokens) * *output;
   }
   if (sum > std::numeric_limits<std::int64_t>::max()) return std::numeric_limits<std::int64_t>::max();
   return static_cast<std::int64_t>(sum);

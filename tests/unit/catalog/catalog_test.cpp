@@ -1,10 +1,12 @@
 #include "catalog/catalog.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
 #include <cmath>
 #include <fstream>
+#include <regex>
 #include <sstream>
 #include <string>
 
@@ -65,7 +67,9 @@ TEST(RealCatalog, Gpt4o) {
   EXPECT_FALSE(e->rounded_prices);
 }
 
-// "claude-sonnet-4-5": 3e-06 / 1.5e-05, cache read 3e-07, cache creation 3.75e-06, 200000/64000.
+// "claude-sonnet-4-5": 3e-06 / 1.5e-05, cache read 3e-07, cache creation 3.75e-06, 200000/64000;
+// above 200k: 6e-06 / 2.25e-05, cache read 6e-07, cache creation 7.5e-06 (its
+// cache_creation_input_token_cost_above_1hr_above_200k_tokens is not a modelled kind).
 TEST(RealCatalog, ClaudeSonnet45) {
   const Entry* e = Real().FindKey("claude-sonnet-4-5");
   ASSERT_NE(e, nullptr);
@@ -73,7 +77,10 @@ TEST(RealCatalog, ClaudeSonnet45) {
   EXPECT_EQ(e->max_input_tokens, 200000);
   EXPECT_EQ(e->max_output_tokens, 64000);
   EXPECT_EQ(e->prices, (Prices{.input = 3'000'000, .output = 15'000'000, .cache_read = 300'000,
-                               .cache_write = 3'750'000, .reasoning = std::nullopt}));
+                               .cache_write = 3'750'000, .reasoning = std::nullopt,
+                               .tiers = {PriceTier{.above_tokens = 200'000, .input = 6'000'000,
+                                                   .output = 22'500'000, .cache_read = 600'000,
+                                                   .cache_write = 7'500'000, .reasoning = std::nullopt}}}));
   EXPECT_TRUE(e->capabilities.reasoning);
   EXPECT_TRUE(e->capabilities.prompt_caching);
 }
@@ -89,6 +96,77 @@ TEST(RealCatalog, Gemini25Flash) {
   EXPECT_EQ(e->prices, (Prices{.input = 300'000, .output = 2'500'000, .cache_read = 30'000,
                                .cache_write = std::nullopt, .reasoning = 2'500'000}));
   EXPECT_TRUE(e->capabilities.vision);
+}
+
+// "claude-sonnet-4-20250514" (Claude Sonnet 4, 1M context): input_cost_per_token 3e-06,
+// input_cost_per_token_above_200k_tokens 6e-06, output_cost_per_token 1.5e-05,
+// output_cost_per_token_above_200k_tokens 2.25e-05, cache_read_input_token_cost 3e-07,
+// cache_read_input_token_cost_above_200k_tokens 6e-07, cache_creation_input_token_cost 3.75e-06,
+// cache_creation_input_token_cost_above_200k_tokens 7.5e-06.
+TEST(RealCatalog, TiersClaudeSonnet4) {
+  const Entry* e = Real().FindKey("claude-sonnet-4-20250514");
+  ASSERT_NE(e, nullptr);
+  EXPECT_EQ(e->max_input_tokens, 1'000'000);
+  EXPECT_EQ(e->prices.input, 3'000'000);
+  EXPECT_EQ(e->prices.output, 15'000'000);
+  EXPECT_EQ(e->prices.cache_read, 300'000);
+  EXPECT_EQ(e->prices.cache_write, 3'750'000);
+  ASSERT_EQ(e->prices.tiers.size(), 1u);
+  EXPECT_EQ(e->prices.tiers[0], (PriceTier{.above_tokens = 200'000, .input = 6'000'000, .output = 22'500'000,
+                                           .cache_read = 600'000, .cache_write = 7'500'000,
+                                           .reasoning = std::nullopt}));
+}
+
+// "gemini/gemini-2.5-pro": input 1.25e-06 (above 200k 2.5e-06), output 1e-05 (above 200k
+// 1.5e-05), cache read 1.25e-07 (above 200k 2.5e-07), no cache creation price; its
+// *_above_200k_tokens_priority prices are not read.
+TEST(RealCatalog, TiersGemini25Pro) {
+  const Entry* e = Real().FindKey("gemini/gemini-2.5-pro");
+  ASSERT_NE(e, nullptr);
+  EXPECT_EQ(e->provider, "gemini");
+  EXPECT_EQ(e->prices, (Prices{.input = 1'250'000, .output = 10'000'000, .cache_read = 125'000,
+                               .cache_write = std::nullopt, .reasoning = std::nullopt,
+                               .tiers = {PriceTier{.above_tokens = 200'000, .input = 2'500'000,
+                                                   .output = 15'000'000, .cache_read = 250'000,
+                                                   .cache_write = std::nullopt, .reasoning = std::nullopt}}}));
+}
+
+// Other thresholds: gpt-5.6 above 272k (cache creation 1.25e-05 included), minimax above 512k,
+// the 2025-05-31 snapshot's gemini/gemini-1.5-pro above 128k (7e-06 / 2.1e-05).
+TEST(RealCatalog, TiersAtOtherThresholds) {
+  const Entry* gpt = Real().FindKey("gpt-5.6");
+  ASSERT_NE(gpt, nullptr);
+  ASSERT_EQ(gpt->prices.tiers.size(), 1u);
+  EXPECT_EQ(gpt->prices.tiers[0], (PriceTier{.above_tokens = 272'000, .input = 10'000'000, .output = 45'000'000,
+                                             .cache_read = 1'000'000, .cache_write = 12'500'000,
+                                             .reasoning = std::nullopt}));
+  const Entry* minimax = Real().FindKey("minimax/MiniMax-M3");
+  ASSERT_NE(minimax, nullptr);
+  ASSERT_EQ(minimax->prices.tiers.size(), 1u);
+  EXPECT_EQ(minimax->prices.tiers[0].above_tokens, 512'000);
+  EXPECT_EQ(minimax->prices.tiers[0].input, 600'000);
+  auto old = Catalog::LoadLiteLlmFile(kLiteLlmDir + "model_prices_and_context_window_2025-05-31.json");
+  ASSERT_TRUE(old);
+  const Entry* pro15 = old->FindKey("gemini/gemini-1.5-pro");
+  ASSERT_NE(pro15, nullptr);
+  ASSERT_EQ(pro15->prices.tiers.size(), 1u);
+  EXPECT_EQ(pro15->prices.tiers[0], (PriceTier{.above_tokens = 128'000, .input = 7'000'000, .output = 21'000'000,
+                                               .cache_read = std::nullopt, .cache_write = std::nullopt,
+                                               .reasoning = std::nullopt}));
+  // Counted with a script over the files: entries with any tier, and tiers per threshold.
+  auto count = [](const Catalog& c, std::int64_t above) {
+    std::size_t n = 0;
+    c.ForEach([&](const Entry& e) {
+      for (const PriceTier& t : e.prices.tiers) n += (above == 0 || t.above_tokens == above) ? 1 : 0;
+    });
+    return n;
+  };
+  EXPECT_EQ(count(Real(), 0), 111u);
+  EXPECT_EQ(count(Real(), 200'000), 49u);
+  EXPECT_EQ(count(Real(), 272'000), 46u);
+  EXPECT_EQ(count(Real(), 128'000), 14u);
+  EXPECT_EQ(count(*old, 128'000), 38u);
+  EXPECT_EQ(count(*old, 200'000), 9u);
 }
 
 TEST(RealCatalog, WholeNumberDoublesAreTokenCounts) {
@@ -120,8 +198,33 @@ TEST(RealCatalog, EveryPriceMatchesTheFile) {
     check("cache_read_input_token_cost", e.prices.cache_read);
     check("cache_creation_input_token_cost", e.prices.cache_write);
     check("output_cost_per_reasoning_token", e.prices.reasoning);
+    for (const PriceTier& t : e.prices.tiers) {
+      const std::string above = fmt::format("_above_{}k_tokens", t.above_tokens / 1000);
+      ASSERT_EQ(t.above_tokens % 1000, 0) << e.key;
+      check("input_cost_per_token" + above, t.input);
+      check("output_cost_per_token" + above, t.output);
+      check("cache_read_input_token_cost" + above, t.cache_read);
+      check("cache_creation_input_token_cost" + above, t.cache_write);
+      check("output_cost_per_reasoning_token" + above, t.reasoning);
+    }
   });
   EXPECT_GT(checked, 5000u);
+  // Every tier price of the file was loaded: as many as the file has keys of that form.
+  std::size_t in_file = 0, loaded = 0;
+  static const std::regex kTierKey(
+      "(input_cost_per_token|output_cost_per_token|cache_read_input_token_cost|cache_creation_input_token_cost|"
+      "output_cost_per_reasoning_token)_above_[0-9]+k_tokens");
+  for (const auto& [key, value] : root) {
+    if (key == "sample_spec" || !value.is_object()) continue;
+    for (const auto& field : value.as_object()) in_file += std::regex_match(std::string(field.key()), kTierKey) ? 1 : 0;
+  }
+  Real().ForEach([&](const Entry& e) {
+    for (const PriceTier& t : e.prices.tiers) {
+      for (const auto* p : {&t.input, &t.output, &t.cache_read, &t.cache_write, &t.reasoning}) loaded += p->has_value() ? 1 : 0;
+    }
+  });
+  EXPECT_EQ(loaded, in_file);
+  EXPECT_EQ(loaded, 354u);
 }
 
 TEST(RealCatalog, HistoricalSnapshotLoadsToo) {
@@ -258,6 +361,60 @@ TEST(Malformed, EachBadFieldIsReportedAndTheRestLoads) {
   EXPECT_EQ(loaded->FindKey("int-price")->prices.output, 1'000'000'000'000);
   EXPECT_EQ(loaded->FindKey("bad-price"), nullptr);
   EXPECT_EQ(loaded->FindKey("meta"), nullptr);
+}
+
+TEST(Tiers, ParsedFromAnyThresholdAndSorted) {
+  constexpr std::string_view kJson = R"({
+    "m": {"litellm_provider": "x", "input_cost_per_token": 1e-06,
+          "input_cost_per_token_above_272k_tokens": 3e-06,
+          "output_cost_per_reasoning_token_above_1000k_tokens": 9e-06,
+          "input_cost_per_token_above_128k_tokens": 2e-06,
+          "cache_creation_input_token_cost_above_128k_tokens": 2.5e-06,
+          "input_cost_per_token_above_272k_tokens_priority": "ignored",
+          "cache_creation_input_token_cost_above_1hr_above_128k_tokens": "ignored",
+          "input_cost_per_character_above_128k_tokens": "ignored",
+          "input_cost_per_token_above_k_tokens": "ignored",
+          "input_cost_per_token_above_1x8k_tokens": "ignored",
+          "input_cost_per_token_above_128_tokens": "ignored",
+          "foo_above_128k_tokens": "ignored"}
+  })";
+  auto loaded = Catalog::LoadLiteLlm(kJson, "t.json");
+  ASSERT_TRUE(loaded);
+  ASSERT_TRUE(loaded->issues().empty()) << loaded->issues().front().ToString();
+  const Entry* m = loaded->FindKey("m");
+  ASSERT_NE(m, nullptr);
+  EXPECT_EQ(m->prices.tiers,
+            (std::vector<PriceTier>{
+                PriceTier{.above_tokens = 128'000, .input = 2'000'000, .output = std::nullopt,
+                          .cache_read = std::nullopt, .cache_write = 2'500'000, .reasoning = std::nullopt},
+                PriceTier{.above_tokens = 272'000, .input = 3'000'000, .output = std::nullopt,
+                          .cache_read = std::nullopt, .cache_write = std::nullopt, .reasoning = std::nullopt},
+                PriceTier{.above_tokens = 1'000'000, .input = std::nullopt, .output = std::nullopt,
+                          .cache_read = std::nullopt, .cache_write = std::nullopt, .reasoning = 9'000'000},
+            }));
+}
+
+TEST(Tiers, BadTierPricesAreIssuesLikeBasePrices) {
+  constexpr std::string_view kJson = R"({
+    "str": {"litellm_provider": "x", "input_cost_per_token_above_200k_tokens": "6e-06"},
+    "neg": {"litellm_provider": "x", "output_cost_per_token_above_128k_tokens": -1e-06},
+    "nul": {"litellm_provider": "x", "cache_read_input_token_cost_above_272k_tokens": null},
+    "ok": {"litellm_provider": "x", "cache_creation_input_token_cost_above_200k_tokens": 0}
+  })";
+  auto loaded = Catalog::LoadLiteLlm(kJson, "t.json");
+  ASSERT_TRUE(loaded);
+  std::vector<std::string> messages;
+  for (const Issue& i : loaded->issues()) messages.push_back(i.ToString());
+  EXPECT_EQ(messages,
+            (std::vector<std::string>{
+                "t.json: str.input_cost_per_token_above_200k_tokens: expected a number (USD per token), got a string",
+                "t.json: neg.output_cost_per_token_above_128k_tokens: must not be negative, got -1e-06",
+                "t.json: nul.cache_read_input_token_cost_above_272k_tokens: expected a number (USD per token), got null",
+            }));
+  EXPECT_EQ(loaded->size(), 1u);
+  ASSERT_NE(loaded->FindKey("ok"), nullptr);
+  ASSERT_EQ(loaded->FindKey("ok")->prices.tiers.size(), 1u);
+  EXPECT_EQ(loaded->FindKey("ok")->prices.tiers[0].cache_write, 0);
 }
 
 TEST(Malformed, FatalErrors) {

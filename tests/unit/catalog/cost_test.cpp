@@ -124,6 +124,74 @@ TEST(Cost, SaturatesInsteadOfOverflowing) {
   EXPECT_EQ(Cost(e, U(1'000'000, 0)), 1'000'000'000'000);
 }
 
+TEST(Tiers, TierForIsStrictlyAboveAndTheHighest) {
+  Prices p;
+  p.tiers = {PriceTier{.above_tokens = 128'000}, PriceTier{.above_tokens = 200'000}};
+  EXPECT_EQ(TierFor(p, 0), nullptr);
+  EXPECT_EQ(TierFor(p, 128'000), nullptr);
+  EXPECT_EQ(TierFor(p, 128'001), &p.tiers[0]);
+  EXPECT_EQ(TierFor(p, 200'000), &p.tiers[0]);
+  EXPECT_EQ(TierFor(p, 200'001), &p.tiers[1]);
+  EXPECT_EQ(TierFor(p, std::numeric_limits<std::int64_t>::max()), &p.tiers[1]);
+  EXPECT_EQ(TierFor(Prices{}, 1'000'000), nullptr);
+}
+
+// gemini/gemini-2.5-pro: $1.25 in / $10 out; above 200k prompt tokens $2.50 / $15.
+TEST(Tiers, Gemini25ProBoundary) {
+  const Entry& pro = Get("gemini/gemini-2.5-pro");
+  // 200,000 is not above 200,000: 200000 × 1.25 + 1000 × 10 = 250000 + 10000.
+  EXPECT_EQ(Cost(pro, U(200'000, 1'000)), 260'000);
+  // 200,001: every token at the tier: 200001 × 2.5 + 1000 × 15 = 500002.5 + 15000 -> 515003.
+  EXPECT_EQ(Cost(pro, U(200'001, 1'000)), 515'003);
+  // Cache reads in the tier ($0.25): 100001 × 2.5 + 100000 × 0.25 = 250002.5 + 25000 -> 275003.
+  EXPECT_EQ(Cost(pro, U(200'001, 0, 100'000)), 275'003);
+  // No cache-write price at all: writes cost the tier's input price. 300000 × 2.5 = 750000.
+  EXPECT_EQ(Cost(pro, U(300'000, 0, 0, 100'000)), 750'000);
+}
+
+// claude-sonnet-4-20250514: $3 / $0.30 read / $3.75 write / $15; above 200k
+// $6 / $0.60 / $7.50 / $22.50. The prompt size counts cache reads and writes.
+TEST(Tiers, ClaudeSonnet4CachedTokensCountAndArePricedInTheTier) {
+  const Entry& claude = Get("claude-sonnet-4-20250514");
+  // 200,000 in, of which 150,000 cache reads: base. 50000 × 3 + 150000 × 0.3 = 150000 + 45000.
+  EXPECT_EQ(Cost(claude, U(200'000, 0, 150'000)), 195'000);
+  // One more uncached token puts the whole prompt above 200k although only 50,001 were not
+  // cached: 50001 × 6 + 150000 × 0.6 = 300006 + 90000.
+  EXPECT_EQ(Cost(claude, U(200'001, 0, 150'000)), 390'006);
+  // 300,000 in: 50,000 uncached, 200,000 read, 50,000 written; 2,000 out (500 reasoning, no
+  // reasoning price: output's): 50000 × 6 + 200000 × 0.6 + 50000 × 7.5 + 2000 × 22.5
+  // = 300000 + 120000 + 375000 + 45000.
+  EXPECT_EQ(Cost(claude, U(300'000, 2'000, 200'000, 50'000, 500)), 840'000);
+  // The same at the base prices (what was charged before tiers):
+  // 50000 × 3 + 200000 × 0.3 + 50000 × 3.75 + 2000 × 15 = 150000 + 60000 + 187500 + 30000.
+  Entry flat = claude;
+  flat.prices.tiers.clear();
+  EXPECT_EQ(Cost(flat, U(300'000, 2'000, 200'000, 50'000, 500)), 427'500);
+}
+
+TEST(Tiers, KindsATierLacksKeepTheBasePrice) {
+  Entry e;
+  e.prices = Prices{.input = 1'000'000, .output = 2'000'000, .cache_read = 100'000, .cache_write = std::nullopt,
+                    .reasoning = 4'000'000,
+                    .tiers = {PriceTier{.above_tokens = 100, .input = 10'000'000},
+                              PriceTier{.above_tokens = 1000, .output = 30'000'000}}};
+  // 100 tokens: base. 60 × 1 + 40 × 0.1 + 10 × 2 + 5 × 4 = 60 + 4 + 20 + 20.
+  EXPECT_EQ(Cost(e, U(100, 15, 40, 0, 5)), 104);
+  // 101: first tier, input only: 61 × 10 + 40 × 0.1 + 10 × 2 + 5 × 4 = 610 + 4 + 20 + 20.
+  EXPECT_EQ(Cost(e, U(101, 15, 40, 0, 5)), 654);
+  // Cache writes have no price: the tier's input price. 101 × 10 = 1010.
+  EXPECT_EQ(Cost(e, U(101, 0, 0, 101)), 1010);
+  // 1001: the highest tier alone, which sets output only; the lower tier's input price does not
+  // carry over: 961 × 1 + 40 × 0.1 + 10 × 30 + 5 × 4 (reasoning keeps its own base price).
+  EXPECT_EQ(Cost(e, U(1001, 15, 40, 0, 5)), 961 + 4 + 300 + 20);
+  // A tier price where the base has none: priced only above the threshold.
+  Entry tier_only;
+  tier_only.prices.output = 0;
+  tier_only.prices.tiers = {PriceTier{.above_tokens = 10, .input = 1'000'000}};
+  EXPECT_EQ(Cost(tier_only, U(10, 0)), std::nullopt);
+  EXPECT_EQ(Cost(tier_only, U(11, 0)), 11);
+}
+
 TEST(UpperBound, ClaudeSonnet) {
   const Entry& claude = Get("claude-sonnet-4-5");
   // input at the highest input-side price (cache write $3.75): 10000 × 3.75 = 37500;
@@ -151,20 +219,58 @@ TEST(UpperBound, RoundsUpAndNeedsItsInputs) {
   EXPECT_EQ(UpperBoundCost(unpriced, 10, std::nullopt), std::nullopt);
 }
 
+// claude-sonnet-4-20250514 (above 200k: $7.50 cache write, $22.50 out).
+TEST(UpperBound, TierOnceTheEstimateIsAboveTheThreshold) {
+  const Entry& claude = Get("claude-sonnet-4-20250514");
+  // 200000 × 3.75 + 1000 × 15 = 750000 + 15000.
+  EXPECT_EQ(UpperBoundCost(claude, 200'000, 1'000), 765'000);
+  // 200001 × 7.5 + 1000 × 22.5 = 1500007.5 + 22500 -> 1522508 (up).
+  EXPECT_EQ(UpperBoundCost(claude, 200'001, 1'000), 1'522'508);
+  EXPECT_GE(*UpperBoundCost(claude, 200'001, 1'000), *Cost(claude, U(200'001, 1'000, 0, 200'001)));
+}
+
+TEST(UpperBound, EveryReachableTierCounts) {
+  // A tier cheaper than the base (an override may say so): a smaller prompt pays the base
+  // price, so the bound for 1000 tokens keeps the base's $10.
+  Entry cheaper;
+  cheaper.prices = Prices{.input = 10'000'000, .output = 1'000'000,
+                          .tiers = {PriceTier{.above_tokens = 100, .input = 1'000'000}}};
+  EXPECT_EQ(UpperBoundCost(cheaper, 1000, 0), 10'000);
+  EXPECT_EQ(Cost(cheaper, U(1000, 0)), 1000);
+  EXPECT_EQ(Cost(cheaper, U(100, 0)), 1000);
+  // Two tiers, the dearest of each side wherever it is: input $3 (tier 2), output $8 (tier 1).
+  Entry two;
+  two.prices = Prices{.input = 1'000'000, .output = 2'000'000,
+                      .tiers = {PriceTier{.above_tokens = 10, .input = 2'000'000, .output = 8'000'000},
+                                PriceTier{.above_tokens = 20, .input = 3'000'000, .output = 4'000'000}}};
+  EXPECT_EQ(UpperBoundCost(two, 10, 10), 10 * 1 + 10 * 2);  // no tier reachable
+  EXPECT_EQ(UpperBoundCost(two, 15, 10), 15 * 2 + 10 * 8);
+  EXPECT_EQ(UpperBoundCost(two, 30, 10), 30 * 3 + 10 * 8);
+  EXPECT_LE(*Cost(two, U(15, 10)), *UpperBoundCost(two, 30, 10));
+  // A reachable tier without a needed price: no bound.
+  Entry gap;
+  gap.prices.output = 1'000'000;
+  gap.prices.tiers = {PriceTier{.above_tokens = 10, .input = 1'000'000}};
+  EXPECT_EQ(UpperBoundCost(gap, 5, 0), std::nullopt);   // base has no input price
+  EXPECT_EQ(UpperBoundCost(gap, 11, 0), std::nullopt);  // nor for prompts of up to 10 tokens
+  EXPECT_EQ(UpperBoundCost(gap, 0, 3), 3);
+}
+
 // The bound is never below the cost of any usage within it (output at most the model's
-// max_output_tokens), for every chat model of the file.
+// max_output_tokens, input at most the estimate), for every chat model of the file.
 TEST(UpperBound, NeverBelowCost) {
   std::size_t checked = 0;
   Real().ForEach([&](const Entry& e) {
     if (e.mode != "chat" || !e.prices.input || !e.prices.output) return;
-    for (std::int64_t input : {0, 1, 3, 999, 123'457}) {
+    for (std::int64_t input : {0, 1, 3, 999, 123'457, 128'001, 200'000, 200'001, 272'001, 600'000}) {
       for (std::int64_t requested : {0, 1, 7, 4096}) {
         std::int64_t output = requested;
         auto bound = UpperBoundCost(e, input, requested);
         ASSERT_TRUE(bound) << e.key;
         if (e.max_output_tokens) output = std::min(output, *e.max_output_tokens);
         for (const Usage& u : {U(input, output), U(input, output, input / 2, input / 3, output / 2),
-                               U(input, output, 0, input, output), U(input, output, input, 0, 0)}) {
+                               U(input, output, 0, input, output), U(input, output, input, 0, 0),
+                               U(input / 2, output, input / 4, 0, output)}) {
           auto cost = Cost(e, u);
           ASSERT_TRUE(cost) << e.key;
           ASSERT_LE(*cost, *bound) << e.key << " " << input << " " << output;
@@ -173,7 +279,7 @@ TEST(UpperBound, NeverBelowCost) {
       }
     }
   });
-  EXPECT_GT(checked, 100'000u);
+  EXPECT_GT(checked, 250'000u);
 }
 
 }  // namespace

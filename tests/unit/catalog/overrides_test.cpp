@@ -105,7 +105,7 @@ TEST(ParseOverrides, ReportsEveryProblemWithFileLineAndField) {
                 "m.yaml:10: backends[0].prices.gpt-4o-mini: expected a map of prices, got a list",
                 "m.yaml:11: backends[0].prices.empty-one: sets nothing; expected at least one of "
                 "input_per_mtok, output_per_mtok, cache_read_per_mtok, cache_write_per_mtok, "
-                "reasoning_per_mtok, context_window, max_output_tokens, quality_tier",
+                "reasoning_per_mtok, context_window, max_output_tokens, quality_tier, above",
                 "m.yaml:12: backends[0].prices.dup-field.input_per_mtok: duplicate field 'input_per_mtok' "
                 "(first set at line 12)",
                 "m.yaml:13: backends[0].prices.gpt-4o: duplicate model 'gpt-4o' (first set at line 2)",
@@ -141,6 +141,123 @@ TEST(ParseOverrides, ScalarFilterRunsFirst) {
   EXPECT_EQ(Messages(bad.error()), (std::vector<std::string>{
                                        "m.yaml:2: backends[0].prices.m.input_per_mtok: environment variable "
                                        "'NOPE' is not set"}));
+}
+
+TEST(ParseOverrides, Tiers) {
+  auto parsed = Parse(R"(prices:
+  gpt-x:
+    input_per_mtok: 3
+    above:
+      272000: {input_per_mtok: 7.5}
+      200000: {input_per_mtok: 6, output_per_mtok: 22.5, cache_read_per_mtok: 0.6,
+               cache_write_per_mtok: 7.5, reasoning_per_mtok: 30}
+  flat-now: {above: {}}
+)");
+  ASSERT_TRUE(parsed) << Messages(parsed.error()).front();
+  const PriceOverride& x = parsed->at("gpt-x");
+  EXPECT_EQ(x.input, 3'000'000);
+  ASSERT_TRUE(x.tiers);
+  EXPECT_EQ(*x.tiers, (std::vector<PriceTier>{
+                          PriceTier{.above_tokens = 200'000, .input = 6'000'000, .output = 22'500'000,
+                                    .cache_read = 600'000, .cache_write = 7'500'000, .reasoning = 30'000'000},
+                          PriceTier{.above_tokens = 272'000, .input = 7'500'000},
+                      }));
+  EXPECT_EQ(parsed->at("flat-now").tiers, std::vector<PriceTier>{});
+  // Thresholds go through the scalar filter too.
+  ScalarFilter filter = [](std::string_view text) -> core::Result<std::string> {
+    return std::string(text == "${T}" ? "128000" : text);
+  };
+  auto filtered = Parse("prices:\n  m: {above: {'${T}': {input_per_mtok: 1}}}\n", filter);
+  ASSERT_TRUE(filtered);
+  ASSERT_TRUE(filtered->at("m").tiers);
+  EXPECT_EQ(filtered->at("m").tiers->at(0).above_tokens, 128'000);
+}
+
+TEST(ParseOverrides, TierProblemsNameTheField) {
+  constexpr const char* kBad = R"(prices:
+  a: {above: [200000]}
+  b:
+    above:
+      abc: {input_per_mtok: 1}
+      0: {input_per_mtok: 1}
+      -5: {input_per_mtok: 1}
+      100000001: {input_per_mtok: 1}
+      200000: {input_per_mtok: -6}
+      200000: {input_per_mtok: 6}
+      300000: 6
+      400000: {}
+      500000: {inptu_per_mtok: 1, context_window: 10}
+      600000: {output_per_mtok: 1.0000001, output_per_mtok: 2}
+      700000:
+  c: {above: 5}
+)";
+  auto parsed = Parse(kBad);
+  ASSERT_FALSE(parsed);
+  EXPECT_EQ(Messages(parsed.error()),
+            (std::vector<std::string>{
+                "m.yaml:2: backends[0].prices.a.above: expected a map of prompt-token thresholds to prices (e.g. "
+                "200000: {input_per_mtok: 6}), got a list",
+                "m.yaml:5: backends[0].prices.b.above.abc: expected an integer, got 'abc'",
+                "m.yaml:6: backends[0].prices.b.above.0: must be between 1 and 100000000, got 0",
+                "m.yaml:7: backends[0].prices.b.above.-5: must not be negative, got -5",
+                "m.yaml:8: backends[0].prices.b.above.100000001: must be between 1 and 100000000, got 100000001",
+                "m.yaml:9: backends[0].prices.b.above.200000.input_per_mtok: must not be negative, got -6",
+                "m.yaml:10: backends[0].prices.b.above.200000: duplicate threshold 200000 (first set at line 9)",
+                "m.yaml:11: backends[0].prices.b.above.300000: expected a map of prices, got a scalar",
+                "m.yaml:12: backends[0].prices.b.above.400000: sets nothing; expected at least one of "
+                "input_per_mtok, output_per_mtok, cache_read_per_mtok, cache_write_per_mtok, reasoning_per_mtok",
+                "m.yaml:13: backends[0].prices.b.above.500000.inptu_per_mtok: unknown field 'inptu_per_mtok'; did "
+                "you mean 'input_per_mtok'?",
+                "m.yaml:13: backends[0].prices.b.above.500000.context_window: unknown field 'context_window'",
+                "m.yaml:14: backends[0].prices.b.above.600000.output_per_mtok: at most 6 decimal places (1 "
+                "micro-USD per million tokens), got 1.0000001",
+                "m.yaml:14: backends[0].prices.b.above.600000.output_per_mtok: duplicate field 'output_per_mtok' "
+                "(first set at line 14)",
+                "m.yaml:15: backends[0].prices.b.above.700000: expected a map of prices, got an empty value",
+                "m.yaml:16: backends[0].prices.c.above: expected a map of prompt-token thresholds to prices (e.g. "
+                "200000: {input_per_mtok: 6}), got a scalar",
+            }));
+}
+
+TEST(Merge, Tiers) {
+  auto parsed = Parse(R"(prices:
+  claude-sonnet-4-5: {input_per_mtok: 2.7}
+  gemini-2.5-pro:
+    above:
+      200000: {input_per_mtok: 2, output_per_mtok: 12}
+  gpt-4o: {above: {}}
+  my-long: {input_per_mtok: 1, output_per_mtok: 2, above: {100000: {input_per_mtok: 4}}}
+)");
+  ASSERT_TRUE(parsed) << Messages(parsed.error()).front();
+  // Overriding a base price keeps the catalog's tiers (above 200k: $6 in, $22.50 out).
+  std::optional<Entry> claude = Resolve(Real(), "claude-sonnet-4-5", "anthropic", &*parsed);
+  ASSERT_TRUE(claude);
+  EXPECT_EQ(claude->prices.input, 2'700'000);
+  EXPECT_EQ(claude->prices.tiers, Real().FindKey("claude-sonnet-4-5")->prices.tiers);
+  // 200000 × 2.7 = 540000; 200001 × 6 + 1000 × 22.5 = 1200006 + 22500.
+  EXPECT_EQ(Cost(*claude, Usage{.input_tokens = 200'000}), 540'000);
+  EXPECT_EQ(Cost(*claude, Usage{.input_tokens = 200'001, .output_tokens = 1'000}), 1'222'506);
+  // `above` replaces the catalog's tiers as a whole: the catalog's cache-read tier price is gone,
+  // so cache reads above 200k pay the base $0.125 of the (Vertex) gemini-2.5-pro entry.
+  std::optional<Entry> gemini = Resolve(Real(), "gemini-2.5-pro", "", &*parsed);
+  ASSERT_TRUE(gemini);
+  EXPECT_EQ(gemini->prices.input, 1'250'000);
+  EXPECT_EQ(gemini->prices.tiers, (std::vector<PriceTier>{PriceTier{.above_tokens = 200'000, .input = 2'000'000,
+                                                                     .output = 12'000'000}}));
+  // 100001 × 2 + 100000 × 0.125 + 10 × 12 = 200002 + 12500 + 120.
+  EXPECT_EQ(Cost(*gemini, Usage{.input_tokens = 200'001, .output_tokens = 10, .cache_read_tokens = 100'000}),
+            212'622);
+  // `above: {}` clears them.
+  std::optional<Entry> gpt = Resolve(Real(), "gpt-4o", "openai", &*parsed);
+  ASSERT_TRUE(gpt);
+  EXPECT_TRUE(gpt->prices.tiers.empty());
+  // A model only the override knows, with a tier: bound and cost use it.
+  std::optional<Entry> mine = Resolve(Real(), "my-long", "vllm", &*parsed);
+  ASSERT_TRUE(mine);
+  // 100001 × 4 + 10 × 2 = 400024.
+  EXPECT_EQ(Cost(*mine, Usage{.input_tokens = 100'001, .output_tokens = 10}), 400'024);
+  EXPECT_EQ(UpperBoundCost(*mine, 100'001, 10), 400'024);
+  EXPECT_EQ(UpperBoundCost(*mine, 100'000, 10), 100'020);
 }
 
 TEST(Merge, OverrideReplacesOnlyTheFieldsItSets) {

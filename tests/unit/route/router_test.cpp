@@ -58,6 +58,13 @@ TEST(Strategy, Names) {
   EXPECT_EQ(RouteRequest{}.strategy, Strategy::kPowerOfTwo);  // the default
 }
 
+TEST(EstimateCost, AboveALongContextThresholdTheTiersPricesApply) {
+  catalog::Entry sonnet = Priced(3'000'000, 15'000'000);  // $3 / $15, $6 / $22.50 above 200k
+  sonnet.prices.tiers.push_back(catalog::PriceTier{.above_tokens = 200'000, .input = 6'000'000, .output = 22'500'000});
+  EXPECT_EQ(EstimateCostPicoUsd(&sonnet, 200'000, 100), 200'000 * 3'000'000LL + 100 * 15'000'000LL);
+  EXPECT_EQ(EstimateCostPicoUsd(&sonnet, 200'001, 100), 200'001 * 6'000'000LL + 100 * 22'500'000LL);
+}
+
 TEST(EstimateCost, ExactPicoUsd) {
   catalog::Entry gpt4o = Priced(2'500'000, 10'000'000);  // $2.50 / $10 per M tokens
   EXPECT_EQ(EstimateCostPicoUsd(&gpt4o, 1000, 256), 1000 * 2'500'000LL + 256 * 10'000'000LL);
