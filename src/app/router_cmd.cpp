@@ -1,6 +1,7 @@
 // `meridian router train|eval` (docs/quality_router.md): trains the quality router on
-// AlpacaEval 2 judgements (or one's own JSONL) and evaluates it on RouteLLM's benchmark data
-// exactly as RouteLLM reports it. File reading and printing live here; everything else is the
+// AlpacaEval 2 judgements (or one's own JSONL, optionally plus RouteLLM benchmark outcomes) and
+// evaluates it on RouteLLM's benchmark data exactly as RouteLLM reports it (with --lobo, also
+// each benchmark's leave-one-benchmark-out model). File reading and printing live here; everything else is the
 // pure code in src/route/quality*.{hpp,cpp}.
 
 #include "app/router_cmd.hpp"
@@ -10,6 +11,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
+#include <span>
 #include <sstream>
 
 #include <CLI/CLI.hpp>
@@ -18,6 +21,7 @@
 
 #include "route/quality.hpp"
 #include "route/quality_eval.hpp"
+#include "route/quality_lobo.hpp"
 #include "route/quality_train.hpp"
 
 namespace meridian::app {
@@ -79,10 +83,13 @@ const std::vector<PublishedSet>& PublishedFigures() {
 }
 
 struct Benchmark {
-  std::string name;
+  route::BenchmarkId id = route::BenchmarkId::kMtBench;
   std::vector<route::EvalPrompt> prompts;
   std::size_t before_decontamination = 0;
 };
+
+const fs::path kDefaultAlpacaDir = "../shared/data/routing/alpaca-eval";
+const fs::path kDefaultEvalsDir = "../shared/data/routing/routellm-evals";
 
 core::Result<Benchmark> LoadMtBench(const fs::path& dir, const RouterArgs& args) {
   auto q = ReadFile(dir / "mt_bench__question.jsonl");
@@ -97,16 +104,16 @@ core::Result<Benchmark> LoadMtBench(const fs::path& dir, const RouterArgs& args)
   if (!all) return std::unexpected(all.error());
   auto kept = route::ParseMtBench(*q, *j, *bad, args.strong_model, args.weak_model);
   if (!kept) return std::unexpected(kept.error());
-  return Benchmark{"mt-bench", std::move(*kept), all->size()};
+  return Benchmark{route::BenchmarkId::kMtBench, std::move(*kept), all->size()};
 }
 
-core::Result<Benchmark> LoadCorrectness(const std::string& name, const std::vector<fs::path>& files,
+core::Result<Benchmark> LoadCorrectness(route::BenchmarkId id, const std::vector<fs::path>& files,
                                         const fs::path& contaminated, const RouterArgs& args) {
   auto c = ReadFile(contaminated);
   if (!c) return std::unexpected(c.error());
   auto bad = route::ParseContaminatedPrompts(*c);
   if (!bad) return std::unexpected(bad.error());
-  Benchmark b{name, {}, 0};
+  Benchmark b{id, {}, 0};
   for (const auto& f : files) {
     auto text = ReadFile(f);
     if (!text) return std::unexpected(text.error());
@@ -119,6 +126,76 @@ core::Result<Benchmark> LoadCorrectness(const std::string& name, const std::vect
   }
   return b;
 }
+
+// One benchmark from the RouteLLM evals directory, decontaminated (args.strong/weak_model).
+core::Result<Benchmark> LoadBenchmark(route::BenchmarkId id, const fs::path& dir, const RouterArgs& args) {
+  switch (id) {
+    case route::BenchmarkId::kMtBench:
+      return LoadMtBench(dir, args);
+    case route::BenchmarkId::kGsm8k:
+      return LoadCorrectness(id, {dir / "gsm8k__gsm8k_responses.csv"}, dir / "gsm8k__contaminated_prompts.jsonl", args);
+    case route::BenchmarkId::kMmlu: {
+      std::vector<fs::path> files;
+      std::error_code ec;
+      for (const auto& entry : fs::directory_iterator(dir / "mmlu_responses", ec)) {
+        if (entry.path().extension() == ".csv") files.push_back(entry.path());
+      }
+      if (ec || files.empty()) {
+        return core::Fail(core::ErrorCode::kNotFound, (dir / "mmlu_responses").string() + ": no MMLU response CSVs");
+      }
+      std::sort(files.begin(), files.end());
+      return LoadCorrectness(id, files, dir / "mmlu__contaminated_prompts.jsonl", args);
+    }
+  }
+  return core::Fail(core::ErrorCode::kInternal, "unknown benchmark");
+}
+
+// AlpacaEval 2 examples with args' weak pool, baseline, length control and label.
+core::Result<std::vector<route::TrainingExample>> LoadAlpaca(const fs::path& dir, const RouterArgs& args) {
+  auto inst = ReadFile(dir / "instructions.jsonl");
+  if (!inst) return std::unexpected(inst.error());
+  auto judg = ReadFile(dir / "ae2_weighted_gpt4turbo_judgments.csv");
+  if (!judg) return std::unexpected(judg.error());
+  const auto weak = SplitCommas(args.weak_models);
+  return route::AlpacaEvalExamples(*inst, *judg, weak, args.strong_baseline, !args.no_length_control,
+                                   args.label == "vote" ? route::AlpacaLabel::kVote : route::AlpacaLabel::kPreference);
+}
+
+// The trainer's options from args (hyperparameters, variant flags, threshold rule).
+route::TrainOptions TrainOptionsFrom(const RouterArgs& args) {
+  route::TrainOptions opt;
+  opt.features.hash_bits = args.hash_bits;
+  opt.seed = args.seed;
+  opt.epochs = args.epochs;
+  opt.learning_rate = args.learning_rate;
+  opt.l2 = args.l2;
+  opt.calibration_fraction = args.calibration_fraction;
+  opt.hashed = !(args.dense_only || args.heuristic);
+  opt.prior = args.prior || args.heuristic;
+  if (args.heuristic) opt.epochs = 0;
+  opt.label = args.custom.empty() ? args.label : "custom";
+  if (args.target_pgr >= 0) {
+    opt.target_strong_share = -1;
+    opt.target_pgr = args.target_pgr;
+  } else {
+    opt.target_strong_share = args.target_share;
+  }
+  return opt;
+}
+
+std::string BenchmarkNames(std::span<const route::BenchmarkId> ids, std::optional<route::BenchmarkId> except) {
+  std::string out;
+  for (auto id : ids) {
+    if (id == except) continue;
+    if (!out.empty()) out += ", ";
+    out += route::BenchmarkName(id);
+  }
+  return out;
+}
+
+constexpr const char* kOutcomeDesc =
+    "label 1/0/0.5 as the strong model's result is above/below/equal to the weak model's; each source the same "
+    "total weight (docs/quality_router.md, Protocol v3)";
 
 int Train(const RouterArgs& args) {
   std::vector<route::TrainingExample> examples;
@@ -139,17 +216,8 @@ int Train(const RouterArgs& args) {
     data_desc = "custom JSONL: " + fs::path(args.custom).filename().string();
     weak_desc = "(custom labels)";
   } else {
-    const fs::path dir = args.data.empty() ? fs::path("../shared/data/routing/alpaca-eval") : fs::path(args.data);
-    auto inst = ReadFile(dir / "instructions.jsonl");
-    auto judg = ReadFile(dir / "ae2_weighted_gpt4turbo_judgments.csv");
-    if (!inst || !judg) {
-      fmt::print(stderr, "router train: {}\n", (!inst ? inst.error() : judg.error()).message);
-      return 2;
-    }
-    const auto weak = SplitCommas(args.weak_models);
-    auto parsed = route::AlpacaEvalExamples(*inst, *judg, weak, args.strong_baseline, !args.no_length_control,
-                                            args.label == "vote" ? route::AlpacaLabel::kVote
-                                                                 : route::AlpacaLabel::kPreference);
+    const fs::path dir = args.data.empty() ? kDefaultAlpacaDir : fs::path(args.data);
+    auto parsed = LoadAlpaca(dir, args);
     if (!parsed) {
       fmt::print(stderr, "router train: {}\n", parsed.error().message);
       return 2;
@@ -162,23 +230,34 @@ int Train(const RouterArgs& args) {
     weak_desc = args.weak_models;
   }
 
-  route::TrainOptions opt;
-  opt.features.hash_bits = args.hash_bits;
-  opt.seed = args.seed;
-  opt.epochs = args.epochs;
-  opt.learning_rate = args.learning_rate;
-  opt.l2 = args.l2;
-  opt.calibration_fraction = args.calibration_fraction;
-  opt.hashed = !(args.dense_only || args.heuristic);
-  opt.prior = args.prior || args.heuristic;
-  if (args.heuristic) opt.epochs = 0;
-  opt.label = args.custom.empty() ? args.label : "custom";
-  if (args.target_pgr >= 0) {
-    opt.target_strong_share = -1;
-    opt.target_pgr = args.target_pgr;
-  } else {
-    opt.target_strong_share = args.target_share;
+  if (!args.add_benchmarks.empty()) {
+    auto ids = route::ParseBenchmarkList(args.add_benchmarks);
+    if (!ids) {
+      fmt::print(stderr, "router train: --add-benchmarks: {}\n", ids.error().message);
+      return 2;
+    }
+    const fs::path edir = args.evals_data.empty() ? kDefaultEvalsDir : fs::path(args.evals_data);
+    std::vector<route::BenchmarkPrompts> benches;
+    for (auto id : *ids) {
+      auto b = LoadBenchmark(id, edir, args);
+      if (!b) {
+        fmt::print(stderr, "router train: {}\n", b.error().message);
+        return 2;
+      }
+      benches.push_back({id, std::move(b->prompts)});
+    }
+    auto combined = route::BenchmarkTrainingSet(examples, benches, std::nullopt);
+    if (!combined) {
+      fmt::print(stderr, "router train: {}\n", combined.error().message);
+      return 2;
+    }
+    examples = std::move(*combined);
+    data_desc += fmt::format("; plus RouteLLM outcomes ({} vs {}) of {}: {}", args.strong_model, args.weak_model,
+                             BenchmarkNames(*ids, std::nullopt), kOutcomeDesc);
   }
+
+  route::TrainOptions opt = TrainOptionsFrom(args);
+  if (!args.add_benchmarks.empty()) opt.label += "+outcomes";
   opt.strong_model = args.custom.empty() ? args.strong_baseline : "(custom labels)";
   opt.weak_model = weak_desc;
   opt.data = data_desc;
@@ -222,37 +301,44 @@ int Eval(const RouterArgs& args) {
     fmt::print(stderr, "router eval: {}\n", model.error().message);
     return 2;
   }
-  const fs::path dir = args.data.empty() ? fs::path("../shared/data/routing/routellm-evals") : fs::path(args.data);
+  const fs::path dir = args.data.empty() ? kDefaultEvalsDir : fs::path(args.data);
 
   std::vector<Benchmark> benchmarks;
-  auto mt = LoadMtBench(dir, args);
-  if (!mt) {
-    fmt::print(stderr, "router eval: {}\n", mt.error().message);
-    return 2;
+  for (auto id : route::kAllBenchmarks) {
+    auto b = LoadBenchmark(id, dir, args);
+    if (!b) {
+      fmt::print(stderr, "router eval: {}\n", b.error().message);
+      return 2;
+    }
+    benchmarks.push_back(std::move(*b));
   }
-  benchmarks.push_back(std::move(*mt));
-  auto gsm = LoadCorrectness("gsm8k", {dir / "gsm8k__gsm8k_responses.csv"}, dir / "gsm8k__contaminated_prompts.jsonl", args);
-  if (!gsm) {
-    fmt::print(stderr, "router eval: {}\n", gsm.error().message);
-    return 2;
+
+  // --lobo: each benchmark's leave-one-benchmark-out model, trained here (Protocol v3).
+  std::vector<route::QualityModel> lobo_models;
+  std::vector<std::size_t> lobo_examples;
+  if (args.lobo) {
+    auto alpaca = LoadAlpaca(args.alpaca_data.empty() ? kDefaultAlpacaDir : fs::path(args.alpaca_data), args);
+    if (!alpaca) {
+      fmt::print(stderr, "router eval: --lobo: {}\n", alpaca.error().message);
+      return 2;
+    }
+    std::vector<route::BenchmarkPrompts> all;
+    for (const auto& b : benchmarks) all.push_back({b.id, b.prompts});
+    for (const auto& b : benchmarks) {
+      auto set = route::BenchmarkTrainingSet(*alpaca, all, b.id);
+      if (!set) {
+        fmt::print(stderr, "router eval: --lobo: {}\n", set.error().message);
+        return 2;
+      }
+      auto trained = route::TrainQualityModel(*set, TrainOptionsFrom(args));
+      if (!trained) {
+        fmt::print(stderr, "router eval: --lobo {}: {}\n", route::BenchmarkName(b.id), trained.error().message);
+        return 2;
+      }
+      lobo_examples.push_back(set->size());
+      lobo_models.push_back(std::move(*trained));
+    }
   }
-  benchmarks.push_back(std::move(*gsm));
-  std::vector<fs::path> mmlu_files;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(dir / "mmlu_responses", ec)) {
-    if (entry.path().extension() == ".csv") mmlu_files.push_back(entry.path());
-  }
-  if (ec || mmlu_files.empty()) {
-    fmt::print(stderr, "router eval: {}: no MMLU response CSVs\n", (dir / "mmlu_responses").string());
-    return 2;
-  }
-  std::sort(mmlu_files.begin(), mmlu_files.end());
-  auto mmlu = LoadCorrectness("mmlu", mmlu_files, dir / "mmlu__contaminated_prompts.jsonl", args);
-  if (!mmlu) {
-    fmt::print(stderr, "router eval: {}\n", mmlu.error().message);
-    return 2;
-  }
-  benchmarks.push_back(std::move(*mmlu));
 
   boost::json::object root;
   root["model"] = args.model;
@@ -268,7 +354,10 @@ int Eval(const RouterArgs& args) {
   std::size_t scored = 0;
   double score_seconds = 0;
   const route::QualityModel prior_model = route::DifficultyPriorModel();
-  for (const auto& b : benchmarks) {
+  double sum_ours = 0, sum_random = 0, sum_lobo = 0;
+  for (std::size_t k = 0; k < benchmarks.size(); ++k) {
+    const auto& b = benchmarks[k];
+    const std::string name(route::BenchmarkName(b.id));
     std::vector<double> scores;
     scores.reserve(b.prompts.size());
     const auto t0 = std::chrono::steady_clock::now();
@@ -293,29 +382,55 @@ int Eval(const RouterArgs& args) {
     r["difficulty_prior_heuristic"] = MetricsJson(heur);
     boost::json::array pub;
     for (const auto& set : PublishedFigures()) {
-      if (b.name != set.benchmark) continue;
+      if (name != set.benchmark) continue;
       for (const auto& row : set.rows) {
         pub.push_back(boost::json::object{{"router", row.router}, {"table", set.table}, {"cpt50", row.cpt50},
                                           {"cpt80", row.cpt80}, {"apgr", row.apgr}});
-        table += fmt::format("{:<9} {:<48} {:>7.2f}% {:>7.2f}% {:>8} {:>7.3f}\n", b.name,
+        table += fmt::format("{:<9} {:<48} {:>7.2f}% {:>7.2f}% {:>8} {:>7.3f}\n", name,
                              fmt::format("RouteLLM {} [{}]", row.router, set.table), row.cpt50 * 100, row.cpt80 * 100,
                              "-", row.apgr);
       }
     }
     r["routellm_published"] = std::move(pub);
-    results[b.name] = std::move(r);
-    table += fmt::format("{:<9} {:<48} {:>7.2f}% {:>7.2f}% {:>7.2f}% {:>7.3f}\n", b.name,
+    table += fmt::format("{:<9} {:<48} {:>7.2f}% {:>7.2f}% {:>7.2f}% {:>7.3f}\n", name,
                          fmt::format("random (ours, {} seeds)", args.random_seeds), rnd.cpt50 * 100, rnd.cpt80 * 100,
                          rnd.cpt95 * 100, rnd.apgr);
-    table += fmt::format("{:<9} {:<48} {:>7.2f}% {:>7.2f}% {:>7.2f}% {:>7.3f}\n", b.name,
+    table += fmt::format("{:<9} {:<48} {:>7.2f}% {:>7.2f}% {:>7.2f}% {:>7.3f}\n", name,
                          "difficulty prior (heuristic, not learned)", heur.cpt50 * 100, heur.cpt80 * 100,
                          heur.cpt95 * 100, heur.apgr);
-    table += fmt::format("{:<9} {:<48} {:>7.2f}% {:>7.2f}% {:>7.2f}% {:>7.3f}\n", b.name, "quality router (ours)",
+    table += fmt::format("{:<9} {:<48} {:>7.2f}% {:>7.2f}% {:>7.2f}% {:>7.3f}\n", name, "quality router (ours)",
                          ours.cpt50 * 100, ours.cpt80 * 100, ours.cpt95 * 100, ours.apgr);
+    sum_ours += ours.apgr;
+    sum_random += rnd.apgr;
+    if (args.lobo) {
+      std::vector<double> lobo_scores;
+      lobo_scores.reserve(b.prompts.size());
+      for (const auto& p : b.prompts) lobo_scores.push_back(lobo_models[k].Score(p.prompt));
+      const auto lobo = route::EvaluateRouter(lobo_scores, b.prompts, args.num_results);
+      sum_lobo += lobo.apgr;
+      const std::string trained_on = "AlpacaEval + " + BenchmarkNames(route::kAllBenchmarks, b.id);
+      auto lj = MetricsJson(lobo);
+      lj["trained_on"] = trained_on;
+      lj["training_examples"] = lobo_examples[k];
+      r["lobo_model"] = std::move(lj);
+      table += fmt::format("{:<9} {:<48} {:>7.2f}% {:>7.2f}% {:>7.2f}% {:>7.3f}\n", name,
+                           "LOBO: " + trained_on, lobo.cpt50 * 100, lobo.cpt80 * 100, lobo.cpt95 * 100, lobo.apgr);
+    }
+    results[name] = std::move(r);
     table += fmt::format("{:<9} {} prompts ({} before decontamination); strong {:.4f}, weak {:.4f}\n\n", "",
                          b.prompts.size(), b.before_decontamination, strong, weak);
   }
   root["results"] = std::move(results);
+  const double nb = static_cast<double>(benchmarks.size());
+  boost::json::object means{{"quality_router", sum_ours / nb}, {"random_router", sum_random / nb}};
+  table += fmt::format("mean APGR over the {} benchmarks: quality router (ours) {:.3f}, random {:.3f}",
+                       benchmarks.size(), sum_ours / nb, sum_random / nb);
+  if (args.lobo) {
+    means["lobo"] = sum_lobo / nb;
+    table += fmt::format(", LOBO {:.3f}", sum_lobo / nb);
+  }
+  table += "\n";
+  root["mean_apgr"] = std::move(means);
   root["mean_score_microseconds"] = scored == 0 ? 0.0 : score_seconds * 1e6 / static_cast<double>(scored);
   if (args.json) {
     fmt::print("{}\n", boost::json::serialize(root));
@@ -349,6 +464,11 @@ CLI::App* AddRouterCommand(CLI::App& cli, RouterArgs& args) {
   train->add_flag("--prior", args.prior, "Start the dense weights at the difficulty prior and shrink towards it");
   train->add_flag("--heuristic", args.heuristic,
                   "Write the difficulty prior itself (no learning), calibrated on the held-out prompts");
+  train->add_option("--add-benchmarks", args.add_benchmarks,
+                    "Add RouteLLM benchmark outcomes as training examples: comma-separated mt-bench, gsm8k, mmlu "
+                    "(label 1/0/0.5 by strong vs weak result; each source the same total weight)");
+  train->add_option("--evals-data", args.evals_data,
+                    "With --add-benchmarks: RouteLLM evals directory (default ../shared/data/routing/routellm-evals)");
   train->add_option("--seed", args.seed, "Seed for the calibration split and the SGD order (default 1)");
   train->add_option("--epochs", args.epochs, "SGD epochs (default 3)");
   train->add_option("--learning-rate", args.learning_rate, "AdaGrad step (default 0.05)");
@@ -368,6 +488,11 @@ CLI::App* AddRouterCommand(CLI::App& cli, RouterArgs& args) {
   eval->add_option("--random-seeds", args.random_seeds, "Seeds the random router is averaged over (default 10)");
   eval->add_option("--num-results", args.num_results, "Thresholds per curve, as RouteLLM's --num-results (default 10)");
   eval->add_flag("--json", args.json, "JSON on stdout instead of the table");
+  eval->add_flag("--lobo", args.lobo,
+                 "Also train and report each benchmark's leave-one-benchmark-out model (AlpacaEval + the other two "
+                 "benchmarks, default training options; docs/quality_router.md, Protocol v3)");
+  eval->add_option("--alpaca-data", args.alpaca_data,
+                   "With --lobo: AlpacaEval directory (default ../shared/data/routing/alpaca-eval)");
   eval->callback([&args] { args.eval = true; });
   return router;
 }

@@ -18,6 +18,17 @@ struct RouterArgs {
   // (../shared/data/routing/alpaca-eval or .../routellm-evals, relative to the working directory).
   std::string data;
   std::string custom;                              // train: JSONL of one's own traffic instead of AlpacaEval
+  // train: RouteLLM benchmarks whose strong-vs-weak outcomes are added as training examples
+  // ("mt-bench,gsm8k,mmlu"; empty = none), read from `evals_data` (empty = the default
+  // ../shared/data/routing/routellm-evals). Each source gets the same total weight
+  // (docs/quality_router.md, "Protocol v3").
+  std::string add_benchmarks;
+  std::string evals_data;
+  // eval: also train and report, for each benchmark, the leave-one-benchmark-out model
+  // (AlpacaEval from `alpaca_data`, empty = ../shared/data/routing/alpaca-eval, plus the other
+  // two benchmarks), with the training options below at their defaults.
+  bool lobo = false;
+  std::string alpaca_data;
   std::string out = "models/quality_router.json";  // train: where the model goes
   std::string model = "models/quality_router.json";  // eval: the model to evaluate
   // train: AlpacaEval 2 models pooled as "the weak model" (RouteLLM's tier of Mixtral) and the
@@ -49,9 +60,10 @@ struct RouterArgs {
 CLI::App* AddRouterCommand(CLI::App& cli, RouterArgs& args);
 
 // train: trains, writes args.out, prints a summary; 0 on success, 2 with a message on stderr
-// when the data cannot be read or the options are invalid.
+// when the data cannot be read or the options are invalid (e.g. an unknown --add-benchmarks name).
 // eval: prints CPT(50/80/95%) and APGR per benchmark for the model, a seeded random router and
-// RouteLLM's published figures (a table, or JSON with --json); 0, or 2 on unreadable inputs.
+// RouteLLM's published figures (a table, or JSON with --json); with --lobo also each
+// benchmark's leave-one-benchmark-out model; 0, or 2 on unreadable inputs or a failed training.
 int Router(const RouterArgs& args);
 
 }  // namespace meridian::app
