@@ -42,7 +42,8 @@ CLI::App* AddReplayCommand(CLI::App& cli, ReplayArgs& args) {
   cmd->add_option("trace", args.trace_path, "Trace file: Mooncake .jsonl, Azure LLM .csv or tau-bench .json")->required();
   cmd->add_option("-c,--config", args.config_path, "Replay configuration (a Meridian YAML file with a replay: section)");
   cmd->add_option("--format", args.format, "mooncake, azure or tau-bench (default: from the file name)");
-  cmd->add_option("--strategy", args.strategy, "p2c, cheapest, fastest, weighted or least-busy (overrides replay.strategy)");
+  cmd->add_option("--strategy", args.strategy, "p2c, cheapest, fastest, weighted, least-busy or priority (overrides replay.strategy; "
+                  "per alias: every alias's strategy)");
   cmd->add_option("--placement", args.placement, "affinity, round-robin or least-busy (replicas of one backend)");
   cmd->add_option("--seed", args.seed, "Seed of the router's random choices (overrides replay.seed)");
   cmd->add_option("--limit", args.limit, "Replay only the first N requests of the trace");

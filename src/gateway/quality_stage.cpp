@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "gateway/gateway.hpp"
+#include "gateway/quality_decision.hpp"
 #include "route/affinity.hpp"
 
 namespace meridian::gateway {
@@ -96,6 +97,13 @@ std::uint64_t PrefixKey(Api api, const json::object& body, std::string_view mode
   return key.key();
 }
 
+QualityDecision DecideQuality(const QualityRoute& quality, Api api, const json::object& body) {
+  QualityDecision d;
+  d.score = quality.model->Score(LastUserText(api, body));
+  d.strong = d.score >= quality.threshold;
+  return d;
+}
+
 core::Result<ModelRoute> Gateway::ResolveModel(RequestContext& ctx, const json::object& body) {
   auto resolved = ResolveByQuality(ctx, body);
   if (resolved && resolved->ring && resolved->routing && resolved->routing->prefix_affinity) {
@@ -109,9 +117,9 @@ core::Result<ModelRoute> Gateway::ResolveByQuality(RequestContext& ctx, const js
   if (!quality) return ctx.snapshot->Resolve(ctx.model);
   auto strong = ctx.snapshot->Resolve(ctx.model);
   if (!strong) return strong;
-  const double score = quality->model->Score(LastUserText(ctx.api, body));
-  ctx.quality_score = score;
-  if (score >= quality->threshold) {
+  const QualityDecision decision = DecideQuality(*quality, ctx.api, body);
+  ctx.quality_score = decision.score;
+  if (decision.strong) {
     ctx.quality_choice = "strong";
     return strong;
   }

@@ -11,24 +11,16 @@
 #include <fmt/format.h>
 
 #include "gateway/policy_stage.hpp"
+#include "gateway/quality_decision.hpp"
 #include "route/affinity_sim.hpp"
 #include "route/router.hpp"
+#include "replay/targets.hpp"
 
 namespace meridian::replay {
 
 namespace json = boost::json;
 
 namespace {
-
-// One (backend, model) pair a request may be routed to.
-struct Candidate {
-  const gateway::Backend* backend = nullptr;
-  std::string model;
-  std::string key;  // "backend/model": the router's identity
-  const catalog::Entry* prices = nullptr;
-  SimBackend sim;
-  bool strong = false;
-};
 
 // Pico-USD of a request on `prices`; nullopt when a needed price is missing. Cached prompt
 // tokens use the cache-read price when there is one.
@@ -41,44 +33,6 @@ std::optional<std::int64_t> CostPico(const catalog::Entry* prices, std::int64_t 
   const __int128 in = p.input.value_or(0), out = p.output.value_or(0), read = p.cache_read.value_or(in);
   const __int128 total = (input - cached) * in + cached * read + output * out;
   return total > INT64_MAX ? INT64_MAX : static_cast<std::int64_t>(total);
-}
-
-core::Result<std::vector<Candidate>> Candidates(const gateway::Snapshot& snapshot, const ReplayConfig& config,
-                                                std::vector<std::string>& targets) {
-  if (targets.empty()) targets = snapshot.alias_names().empty() ? snapshot.model_ids() : snapshot.alias_names();
-  std::vector<Candidate> out;
-  for (const auto& target : targets) {
-    auto route = snapshot.Resolve(target);
-    if (!route) {
-      return core::Fail(core::ErrorCode::kInvalidRequest, fmt::format("replay.targets: {}", route.error().message));
-    }
-    for (const gateway::Backend* b : *route->backends) {
-      std::string key = fmt::format("{}/{}", b->id(), route->upstream_model);
-      if (std::any_of(out.begin(), out.end(), [&](const Candidate& c) { return c.key == key; })) continue;
-      Candidate c;
-      c.backend = b;
-      c.model = std::string(route->upstream_model);
-      c.key = std::move(key);
-      c.prices = b->price(c.model);
-      c.sim = config.For(b->config());
-      out.push_back(std::move(c));
-    }
-  }
-  // Strong: as configured, else the highest input + output price per token.
-  std::int64_t top = -1;
-  for (const auto& c : out) {
-    if (c.prices && c.prices->prices.input && c.prices->prices.output) {
-      top = std::max(top, *c.prices->prices.input + *c.prices->prices.output);
-    }
-  }
-  for (auto& c : out) {
-    if (!config.strong.empty()) {
-      c.strong = std::find(config.strong.begin(), config.strong.end(), c.model) != config.strong.end();
-    } else if (top >= 0 && c.prices && c.prices->prices.input && c.prices->prices.output) {
-      c.strong = *c.prices->prices.input + *c.prices->prices.output == top;
-    }
-  }
-  return out;
 }
 
 // The chat body the policy stage scans: the prompt's messages when the trace has text.
@@ -103,10 +57,11 @@ struct Ending {
 
 core::Result<Report> RunReplay(const gateway::Snapshot& snapshot, const ReplayConfig& config, const Trace& trace,
                                const RunOptions& options) {
-  std::vector<std::string> targets = config.targets;
-  auto candidates = Candidates(snapshot, config, targets);
-  if (!candidates) return std::unexpected(candidates.error());
-  if (candidates->empty()) return core::Fail(core::ErrorCode::kInvalidRequest, "replay: no backend serves the targets");
+  auto resolved = ResolveTargets(snapshot, config);
+  if (!resolved) return std::unexpected(resolved.error());
+  const std::vector<Candidate>& candidates = resolved->candidates;
+  const std::vector<TargetRoute>& routes = resolved->routes;
+  if (candidates.empty()) return core::Fail(core::ErrorCode::kInvalidRequest, "replay: no backend serves the targets");
   auto declared = gateway::ParseDeclared(config.declared_classes, config.declared_jurisdiction);
   if (!declared) return core::Fail(core::ErrorCode::kInvalidRequest, fmt::format("replay.declare: {}", declared.error().message));
 
@@ -117,25 +72,46 @@ core::Result<Report> RunReplay(const gateway::Snapshot& snapshot, const ReplayCo
   Report report;
   report.trace_file = trace.file;
   report.format = std::string(FormatName(trace.format));
-  report.strategy = std::string(route::StrategyName(strategy));
+  report.per_alias = config.per_alias;
+  report.strategy = config.per_alias && !options.strategy ? "per-alias" : std::string(route::StrategyName(strategy));
   report.placement = std::string(route::PlacementName(placement));
   report.seed = seed;
   report.skipped = trace.skipped;
   report.issues = trace.issues;
-  for (const auto& c : *candidates) {
+  for (const auto& c : candidates) {
     report.by_candidate.push_back({c.backend->id(), c.model, 0, 0});
     if (c.strong && std::find(report.strong_models.begin(), report.strong_models.end(), c.model) == report.strong_models.end()) {
       report.strong_models.push_back(c.model);
     }
   }
+  // Per-alias: where each route's requests are counted (a target listed twice counts once).
+  std::vector<std::size_t> target_slot(routes.size(), 0), quality_slot(routes.size(), 0);
+  for (std::size_t i = 0; config.per_alias && i < routes.size(); ++i) {
+    const TargetRoute& t = routes[i];
+    auto same = [&](const auto& x) { return x.name == t.name; };
+    auto it = std::find_if(report.targets.begin(), report.targets.end(), same);
+    if (it == report.targets.end()) {
+      const route::Strategy s = options.strategy.value_or(t.routing->strategy);
+      it = report.targets.insert(report.targets.end(), TargetCount{t.name, t.model, std::string(route::StrategyName(s))});
+    }
+    target_slot[i] = static_cast<std::size_t>(it - report.targets.begin());
+    if (!t.quality) continue;
+    auto q = std::find_if(report.quality.begin(), report.quality.end(), [&](const QualityCount& x) { return x.alias == t.name; });
+    if (q == report.quality.end()) {
+      q = report.quality.insert(report.quality.end(), QualityCount{t.name, t.model, t.quality->weak, t.quality->threshold});
+    }
+    quality_slot[i] = static_cast<std::size_t>(q - report.quality.begin());
+  }
 
-  // Facts in candidate order (a backend serving two targets appears twice: same facts).
+  // Facts in candidate order (a backend serving two models appears twice: same facts).
   std::vector<policy::BackendFacts> facts;
-  for (const auto& c : *candidates) facts.push_back(c.backend->facts());
+  for (const auto& c : candidates) facts.push_back(c.backend->facts());
+  std::vector<std::size_t> every(candidates.size());
+  std::iota(every.begin(), every.end(), std::size_t{0});
 
   // Replica pools of backends with several replicas, one per backend id.
   std::map<std::string, route::ReplicaPool, std::less<>> pools;
-  for (const auto& c : *candidates) {
+  for (const auto& c : candidates) {
     if (c.sim.replicas <= 1 || pools.contains(c.backend->id())) continue;
     route::ReplicaSimOptions o = config.compare;
     o.replicas = c.sim.replicas;
@@ -154,7 +130,7 @@ core::Result<Report> RunReplay(const gateway::Snapshot& snapshot, const ReplayCo
   });
 
   const gateway::Caller& caller = snapshot.anonymous_caller();
-  std::vector<std::int32_t> in_flight(candidates->size(), 0);
+  std::vector<std::int32_t> in_flight(candidates.size(), 0);
   std::priority_queue<Ending, std::vector<Ending>, std::greater<>> endings;
   route::Rng rng(seed);
   std::vector<double> ttfts, totals;
@@ -170,66 +146,104 @@ core::Result<Report> RunReplay(const gateway::Snapshot& snapshot, const ReplayCo
       endings.pop();
     }
 
-    json::object body = Body(trace, r, targets.front());
+    // Union: any candidate, replay.strategy. Per alias: the target's turn, then (as the
+    // gateway's ResolveByQuality) its quality router picks the weak or the strong model.
+    const std::size_t turn = done % routes.size();
+    const TargetRoute* target = config.per_alias ? &routes[turn] : nullptr;
+    json::object body = Body(trace, r, target ? target->name : resolved->names.front());
+    const std::vector<std::size_t>* serving = target ? &target->strong : &every;
+    if (target) ++report.targets[target_slot[turn]].requests;
+    if (target && target->quality) {
+      QualityCount& q = report.quality[quality_slot[turn]];
+      if (r.conversation < 0) {
+        ++q.unscored;  // no text to score: the alias's target serves it
+      } else {
+        ++q.scored;
+        const gateway::QualityDecision d = gateway::DecideQuality(*target->quality, gateway::Api::kChatCompletions, body);
+        ++(d.strong ? q.sent_strong : q.sent_weak);
+        if (!d.strong) serving = &target->weak;
+      }
+    }
+
+    // One policy decision over every candidate (eligibility is per backend), so the baseline
+    // can use the strongest allowed model whichever model serves the request.
     gateway::PolicyDecision decision = gateway::DecidePolicy(snapshot, caller, *declared, body, facts);
-    for (const auto& e : decision.eligibility.excluded) ++report.excluded[fmt::format("{}: {}", e.rule, e.reason)];
-    if (decision.eligibility.outcome == policy::Eligibility::Outcome::kBlocked) ++report.blocked;
-    if (decision.eligibility.outcome == policy::Eligibility::Outcome::kNoEligibleBackend) ++report.no_eligible_backend;
-    if (decision.allowed()) {
-      ++report.allowed;
-      if (decision.must_transform()) ++report.redacted;
+    const auto& excluded = decision.eligibility.excluded;
+    for (std::size_t i : *serving) {
+      // What the gateway's decision over the serving model's backends would list.
+      const std::string& id = candidates[i].backend->id();
+      auto e = std::find_if(excluded.begin(), excluded.end(), [&](const auto& x) { return x.backend == id; });
+      if (e != excluded.end()) ++report.excluded[fmt::format("{}: {}", e->rule, e->reason)];
+    }
+    if (decision.eligibility.outcome == policy::Eligibility::Outcome::kBlocked) {
+      ++report.blocked;
+    } else {
       const auto& allowed = decision.eligibility.allowed;
+      auto is_allowed = [&](std::size_t i) {
+        return std::find(allowed.begin(), allowed.end(), candidates[i].backend->id()) != allowed.end();
+      };
+      std::int64_t baseline = 0;
+      for (std::size_t i = 0; i < candidates.size(); ++i) {
+        if (is_allowed(i)) baseline = std::max(baseline, CostPico(candidates[i].prices, r.input_tokens, r.output_tokens, 0).value_or(0));
+      }
+      const gateway::RoutePolicy* routing = target ? target->routing : nullptr;
       routable.clear();
       routable_index.clear();
-      std::int64_t baseline = 0;
-      for (std::size_t i = 0; i < candidates->size(); ++i) {
-        const Candidate& c = (*candidates)[i];
-        if (std::find(allowed.begin(), allowed.end(), c.backend->id()) == allowed.end()) continue;
+      for (std::size_t i : *serving) {
+        if (!is_allowed(i)) continue;
+        const Candidate& c = candidates[i];
         route::StatsView view;
         view.ttft_ms = c.sim.ttft_ms;
         view.tokens_per_s = c.sim.tokens_per_s;
         view.latency_ms = c.sim.ttft_ms + 1000.0 * static_cast<double>(config.expected_output_tokens) / c.sim.tokens_per_s;
         view.in_flight = in_flight[i];
         view.samples = view.ttft_samples = 100;  // warm: the simulation knows its speeds
-        routable.push_back({c.key, c.prices, 1, view});
+        routable.push_back({c.key, c.prices, routing ? routing->WeightOf(c.backend->id()) : 1, view});
         routable_index.push_back(i);
-        baseline = std::max(baseline, CostPico(c.prices, r.input_tokens, r.output_tokens, 0).value_or(0));
       }
-      route::RouteRequest request;
-      request.strategy = strategy;
-      request.estimated_input_tokens = r.input_tokens;
-      request.expected_output_tokens = config.expected_output_tokens;
-      request.max_attempts = 1;
-      request.rng = &rng;
-      route::Plan plan = route::Route(request, routable);
-      // Simulated backends never fail, so the plan's first attempt serves the request.
-      const std::size_t chosen = routable_index[plan.empty() ? 0 : plan.attempts()[0]];
-      const Candidate& c = (*candidates)[chosen];
+      if (routable.empty()) {
+        ++report.no_eligible_backend;
+      } else {
+        ++report.allowed;
+        if (target) ++report.targets[target_slot[turn]].allowed;
+        if (decision.must_transform()) ++report.redacted;
+        route::RouteRequest request;
+        request.strategy = routing && !options.strategy ? routing->strategy : strategy;
+        if (routing) request.latency_goal = routing->latency_goal;
+        request.estimated_input_tokens = r.input_tokens;
+        request.expected_output_tokens = config.expected_output_tokens;
+        request.max_attempts = 1;
+        request.rng = &rng;
+        route::Plan plan = route::Route(request, routable);
+        // Simulated backends never fail, so the plan's first attempt serves the request.
+        const std::size_t chosen = routable_index[plan.empty() ? 0 : plan.attempts()[0]];
+        const Candidate& c = candidates[chosen];
 
-      std::int64_t cached = 0;
-      if (auto pool = pools.find(c.backend->id()); pool != pools.end() && !r.prefix_ids.empty()) {
-        route::PrefixRequest pr{r.time_ms, r.input_tokens, r.output_tokens, r.prefix_ids};
-        route::PlacedRequest placed = pool->second.Place(pr, placement);
-        cached = std::min<std::int64_t>(r.input_tokens,
-                                        static_cast<std::int64_t>(placed.prefix_hit_blocks) * config.block_tokens);
+        std::int64_t cached = 0;
+        if (auto pool = pools.find(c.backend->id()); pool != pools.end() && !r.prefix_ids.empty()) {
+          route::PrefixRequest pr{r.time_ms, r.input_tokens, r.output_tokens, r.prefix_ids};
+          route::PlacedRequest placed = pool->second.Place(pr, placement);
+          cached = std::min<std::int64_t>(r.input_tokens,
+                                          static_cast<std::int64_t>(placed.prefix_hit_blocks) * config.block_tokens);
+        }
+        report.cached_tokens += static_cast<std::uint64_t>(cached);
+        const double ttft = c.sim.ttft_ms + (c.sim.prefill_tokens_per_s > 0
+                                                 ? 1000.0 * static_cast<double>(r.input_tokens - cached) / c.sim.prefill_tokens_per_s
+                                                 : 0.0);
+        const double total = ttft + 1000.0 * static_cast<double>(r.output_tokens) / c.sim.tokens_per_s;
+        ttfts.push_back(ttft);
+        totals.push_back(total);
+        ++in_flight[chosen];
+        endings.push({r.time_ms + total, chosen});
+
+        auto cost = CostPico(c.prices, r.input_tokens, r.output_tokens, cached);
+        if (!cost) ++report.unpriced;
+        report.cost_pico_usd += cost.value_or(0);
+        report.baseline_pico_usd += std::max(baseline, cost.value_or(0));
+        report.by_candidate[chosen].requests += 1;
+        report.by_candidate[chosen].cost_pico_usd += cost.value_or(0);
+        if (c.strong) ++report.strong;
       }
-      report.cached_tokens += static_cast<std::uint64_t>(cached);
-      const double ttft = c.sim.ttft_ms + (c.sim.prefill_tokens_per_s > 0
-                                               ? 1000.0 * static_cast<double>(r.input_tokens - cached) / c.sim.prefill_tokens_per_s
-                                               : 0.0);
-      const double total = ttft + 1000.0 * static_cast<double>(r.output_tokens) / c.sim.tokens_per_s;
-      ttfts.push_back(ttft);
-      totals.push_back(total);
-      ++in_flight[chosen];
-      endings.push({r.time_ms + total, chosen});
-
-      auto cost = CostPico(c.prices, r.input_tokens, r.output_tokens, cached);
-      if (!cost) ++report.unpriced;
-      report.cost_pico_usd += cost.value_or(0);
-      report.baseline_pico_usd += std::max(baseline, cost.value_or(0));
-      report.by_candidate[chosen].requests += 1;
-      report.by_candidate[chosen].cost_pico_usd += cost.value_or(0);
-      if (c.strong) ++report.strong;
     }
     if (options.progress && ((done + 1) % step == 0 || done + 1 == order.size())) options.progress(done + 1, order.size());
   }

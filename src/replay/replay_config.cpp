@@ -163,8 +163,8 @@ core::Result<ReplayConfig> ParseRoot(const YAML::Node& root, const Reader& r) {
   out.compare.replicas = 8;
   if (!root || root.IsNull()) return out;
   if (auto ok = r.Keys(root, "replay",
-                       {"targets", "strategy", "expected_output_tokens", "strong", "declare", "tiers", "backends",
-                        "prefix", "seed"});
+                       {"targets", "per_alias", "strategy", "expected_output_tokens", "strong", "declare", "tiers",
+                        "backends", "prefix", "seed"});
       !ok) {
     return std::unexpected(ok.error());
   }
@@ -173,9 +173,23 @@ core::Result<ReplayConfig> ParseRoot(const YAML::Node& root, const Reader& r) {
     if (!v) return std::unexpected(v.error());
     out.targets = std::move(*v);
   }
+  if (const YAML::Node p = root["per_alias"]) {
+    if (!p.IsScalar() || (p.Scalar() != "true" && p.Scalar() != "false")) {
+      return std::unexpected(r.Bad(p, "replay.per_alias", "expected true or false"));
+    }
+    out.per_alias = p.Scalar() == "true";
+  }
   if (root["strategy"]) {
+    if (out.per_alias) {
+      return std::unexpected(r.Bad(root["strategy"], "replay.strategy",
+                                   "not used with per_alias: true (each alias routes with its own strategy; "
+                                   "--strategy overrides them all)"));
+    }
     auto s = route::ParseStrategy(root["strategy"].Scalar());
-    if (!s) return std::unexpected(r.Bad(root["strategy"], "replay.strategy", "unknown strategy (p2c, cheapest, fastest, weighted, least-busy)"));
+    if (!s) {
+      return std::unexpected(r.Bad(root["strategy"], "replay.strategy",
+                                   "unknown strategy (p2c, cheapest, fastest, weighted, least-busy, priority)"));
+    }
     out.strategy = *s;
   }
   if (root["expected_output_tokens"]) {

@@ -35,9 +35,17 @@ struct SimBackend {
 };
 
 struct ReplayConfig {
-  // Models or aliases every request asks for; the candidates are the (backend, model) pairs they
-  // resolve to. Empty = every alias (or, with no aliases, every served model).
+  // Models or aliases the requests ask for. Empty = every alias (or, with no aliases, every
+  // served model).
   std::vector<std::string> targets;
+  // false (default, "union"): every request may go to any (backend, model) pair the targets
+  // resolve to, ordered by `strategy`; aliases' own routing and quality routers are not used
+  // (a quality alias among the targets is an error).
+  // true ("per-alias"): request k (arrival order) asks for targets[k mod n] and is routed as the
+  // gateway routes that name: its quality router first (weak or strong model), then its own
+  // routing policy (alias long form, else the `routing:` defaults: strategy, weights, latency
+  // goal) among that model's backends. `strategy` must then be unset.
+  bool per_alias = false;
   route::Strategy strategy = route::Strategy::kCheapest;
   std::int64_t expected_output_tokens = 256;  // what the router assumes (it cannot know the answer)
   // Strong models (upstream ids). Empty = the model(s) with the highest input + output price.

@@ -93,6 +93,21 @@ std::string RenderTable(const Report& r) {
   for (const auto& m : r.strong_models) strong_names += (strong_names.empty() ? "" : ", ") + m;
   row("strong-model share", fmt::format("{} ({} of {}; strong: {})", Percent(r.strong_share()), r.strong, r.allowed,
                                         strong_names.empty() ? "none" : strong_names));
+  if (!r.targets.empty()) {
+    out += "targets (per alias, in turn)\n";
+    for (const auto& t : r.targets) {
+      row(t.name == t.model ? t.name : fmt::format("{} -> {}", t.name, t.model),
+          fmt::format("{:>8} requests  {} routed  strategy {}", t.requests, t.allowed, t.strategy));
+    }
+  }
+  for (const auto& q : r.quality) {
+    out += fmt::format("quality router of {} (weak {}, strong {}, threshold {:.4f})\n", q.alias, q.weak_model,
+                       q.strong_model, q.threshold);
+    row("scored", fmt::format("{}", q.scored));
+    row("sent weak", fmt::format("{}", q.sent_weak));
+    row("sent strong", fmt::format("{}", q.sent_strong));
+    row("unscored (no text; strong)", fmt::format("{}", q.unscored));
+  }
   out += "cost\n";
   row("total", FormatUsd(r.cost_pico_usd));
   row("all to strongest allowed", FormatUsd(r.baseline_pico_usd));
@@ -140,17 +155,39 @@ json::object ToJson(const Report& r) {
   }
   json::array strong_models;
   for (const auto& m : r.strong_models) strong_models.push_back(json::string(m));
+  json::array targets;
+  for (const auto& t : r.targets) {
+    targets.push_back(json::object{{"name", t.name},
+                                   {"model", t.model},
+                                   {"strategy", t.strategy},
+                                   {"requests", t.requests},
+                                   {"allowed", t.allowed}});
+  }
+  json::array quality;
+  for (const auto& q : r.quality) {
+    quality.push_back(json::object{{"alias", q.alias},
+                                   {"strong_model", q.strong_model},
+                                   {"weak_model", q.weak_model},
+                                   {"threshold", q.threshold},
+                                   {"scored", q.scored},
+                                   {"sent_weak", q.sent_weak},
+                                   {"sent_strong", q.sent_strong},
+                                   {"unscored", q.unscored}});
+  }
 
   json::object out{
       {"trace", r.trace_file},
       {"format", r.format},
       {"strategy", r.strategy},
+      {"per_alias", r.per_alias},
       {"placement", r.placement},
       {"seed", r.seed},
       {"requests", r.requests},
       {"skipped", r.skipped},
       {"policy", std::move(policy)},
       {"routed", std::move(routed)},
+      {"targets", std::move(targets)},
+      {"quality", std::move(quality)},
       {"strong_models", std::move(strong_models)},
       {"strong_requests", r.strong},
       {"strong_share", r.strong_share()},

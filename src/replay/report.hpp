@@ -32,10 +32,33 @@ struct CandidateCount {
   std::int64_t cost_pico_usd = 0;
 };
 
+// Per-alias replay: the requests that asked for one target (replay.targets entry).
+struct TargetCount {
+  std::string name;
+  std::string model;     // what it resolves to (its quality router's strong model)
+  std::string strategy;  // what its requests were routed with (the alias's, or --strategy)
+  std::uint64_t requests = 0;  // asked for it
+  std::uint64_t allowed = 0;   // of those, allowed by policy and routed
+};
+
+// Per-alias replay: the decisions of one quality alias's router (gateway::DecideQuality).
+// scored = sent_weak + sent_strong; scored + unscored = the requests that asked for the alias.
+struct QualityCount {
+  std::string alias;
+  std::string strong_model;  // the alias's target
+  std::string weak_model;
+  double threshold = 0;
+  std::uint64_t scored = 0;       // requests with text: their last user turn was scored
+  std::uint64_t sent_weak = 0;    // scored below the threshold
+  std::uint64_t sent_strong = 0;  // scored at or above it
+  std::uint64_t unscored = 0;     // no text in the trace (Mooncake, Azure): sent to the strong model
+};
+
 struct Report {
   std::string trace_file;
   std::string format;
-  std::string strategy;
+  std::string strategy;  // union: replay.strategy; per-alias: "per-alias", or the --strategy override
+  bool per_alias = false;
   std::string placement;
   std::uint64_t seed = 0;
 
@@ -58,6 +81,8 @@ struct Report {
   std::int64_t baseline_pico_usd = 0;       // each on its most expensive allowed candidate
   std::uint64_t strong = 0;                 // routed to a strong model
   std::vector<std::string> strong_models;
+  std::vector<TargetCount> targets;         // per-alias only: one per distinct target, first listed first
+  std::vector<QualityCount> quality;        // per-alias only: one per quality alias among the targets
   std::uint64_t cached_tokens = 0;          // prompt tokens served from a replica's prefix cache
   LatencySummary ttft_ms, total_ms;
 
