@@ -929,17 +929,58 @@ ParsedBackend ParseBackend(Ctx& ctx, const YAML::Node& node, const std::string& 
 constexpr std::string_view kStrategyNames[] = {"p2c", "power-of-two", "cheapest", "fastest",
                                                "weighted", "least-busy", "priority"};
 
-// A number in [0, 1] ("0.3"). Reports and returns nullopt otherwise.
-std::optional<double> ReadFraction(Ctx& ctx, const Entry& e) {
-  auto s = ReadString(ctx, e, "a number between 0 and 1");
+// A number that `accept` takes; `expected` says which ("a number between 0 and 1"). Reports
+// and returns nullopt otherwise.
+std::optional<double> ReadNumber(Ctx& ctx, const Entry& e, std::string_view expected, bool (*accept)(double)) {
+  auto s = ReadString(ctx, e, expected);
   if (!s) return std::nullopt;
   double v = 0;
   auto [ptr, ec] = std::from_chars(s->data(), s->data() + s->size(), v);
-  if (ec != std::errc() || ptr != s->data() + s->size() || !(v >= 0.0 && v <= 1.0)) {
-    ctx.Error(e.Line(), e.path, fmt::format("expected a number between 0 and 1, got '{}'", *s));
+  if (ec != std::errc() || ptr != s->data() + s->size() || !accept(v)) {
+    ctx.Error(e.Line(), e.path, fmt::format("expected {}, got '{}'", expected, *s));
     return std::nullopt;
   }
   return v;
+}
+
+// A number in [0, 1] ("0.3").
+std::optional<double> ReadFraction(Ctx& ctx, const Entry& e) {
+  return ReadNumber(ctx, e, "a number between 0 and 1", [](double v) { return v >= 0.0 && v <= 1.0; });
+}
+
+// A positive number below 1e9 (a factor).
+std::optional<double> ReadPositive(Ctx& ctx, const Entry& e) {
+  return ReadNumber(ctx, e, "a positive number", [](double v) { return v > 0.0 && v < 1e9; });
+}
+
+// `hedge: true|false` or `hedge: {quantile, min_delay, max_delay}` (a map turns hedging on).
+void ReadHedge(Ctx& ctx, const Entry& e, RoutingConfig& out) {
+  if (!e.value.IsMap()) {
+    if (auto v = ReadBool(ctx, e)) out.hedge = *v;
+    return;
+  }
+  Fields f(ctx, e.value, e.path, {"quantile", "min_delay", "max_delay"});
+  out.hedge = true;
+  if (const Entry* q = f.Get("quantile")) {
+    if (auto v = ReadFraction(ctx, *q)) {
+      if (*v <= 0) {
+        ctx.Error(q->Line(), q->path, "must be above 0 (0.95 waits for the 95th percentile time to a response head)");
+      } else {
+        out.hedge_quantile = *v;
+      }
+    }
+  }
+  if (const Entry* d = f.Get("min_delay")) {
+    if (auto v = ReadDuration(ctx, *d)) out.hedge_min_delay = *v;
+  }
+  if (const Entry* d = f.Get("max_delay")) {
+    if (auto v = ReadDuration(ctx, *d)) out.hedge_max_delay = *v;
+  }
+  if (out.hedge_min_delay > out.hedge_max_delay) {
+    ctx.Error(e.Line(), e.path + ".min_delay",
+              fmt::format("min_delay ({} ms) is above max_delay ({} ms)", out.hedge_min_delay.count(),
+                          out.hedge_max_delay.count()));
+  }
 }
 
 // The routing fields shared by the `routing` section and an alias's map ("strategy",
@@ -983,12 +1024,7 @@ void ReadRoutingFields(Ctx& ctx, const Fields& f, const std::vector<ParsedBacken
       }
     }
   }
-  if (const Entry* e = f.Get("hedge")) {
-    if (auto v = ReadBool(ctx, *e)) {
-      out.hedge = *v;
-      if (*v) ctx.Warn(e->Line(), e->path, "hedged requests are not implemented yet: the setting has no effect");
-    }
-  }
+  if (const Entry* e = f.Get("hedge")) ReadHedge(ctx, *e, out);
   if (const Entry* e = f.Get("affinity")) {
     if (auto s = ReadNonEmpty(ctx, *e)) {
       if (*s == "prefix" || *s == "none") {
@@ -1022,11 +1058,57 @@ void ReadRoutingFields(Ctx& ctx, const Fields& f, const std::vector<ParsedBacken
   }
 }
 
+// `outliers: false`, or a map of OutlierConfig's fields (a map leaves it on).
+void ReadOutliers(Ctx& ctx, const Entry& e, OutlierConfig& out) {
+  if (!e.value.IsMap()) {
+    if (auto v = ReadBool(ctx, e)) out.enabled = *v;
+    return;
+  }
+  Fields f(ctx, e.value, e.path,
+           {"interval", "min_samples", "min_pool", "latency_factor", "min_latency_gap", "error_rate_gap",
+            "max_ejected_fraction", "base_ejection", "max_ejection"});
+  out.enabled = true;
+  if (const Entry* x = f.Get("interval")) {
+    if (auto v = ReadDuration(ctx, *x)) out.interval = *v;
+  }
+  if (const Entry* x = f.Get("min_samples")) {
+    if (auto v = ReadUint(ctx, *x, 1, 1000000)) out.min_samples = static_cast<unsigned>(*v);
+  }
+  if (const Entry* x = f.Get("min_pool")) {
+    if (auto v = ReadUint(ctx, *x, 2, 1000)) out.min_pool = static_cast<unsigned>(*v);
+  }
+  if (const Entry* x = f.Get("latency_factor")) {
+    if (auto v = ReadPositive(ctx, *x)) out.latency_factor = *v;
+  }
+  if (const Entry* x = f.Get("min_latency_gap")) {
+    if (auto v = ReadDuration(ctx, *x)) out.min_latency_gap = *v;
+  }
+  if (const Entry* x = f.Get("error_rate_gap")) {
+    if (auto v = ReadFraction(ctx, *x)) out.error_rate_gap = *v;
+  }
+  if (const Entry* x = f.Get("max_ejected_fraction")) {
+    if (auto v = ReadFraction(ctx, *x)) out.max_ejected_fraction = *v;
+  }
+  if (const Entry* x = f.Get("base_ejection")) {
+    if (auto v = ReadDuration(ctx, *x)) out.base_ejection = *v;
+  }
+  if (const Entry* x = f.Get("max_ejection")) {
+    if (auto v = ReadDuration(ctx, *x)) out.max_ejection = *v;
+  }
+  if (out.base_ejection > out.max_ejection) {
+    ctx.Error(e.Line(), e.path + ".base_ejection",
+              fmt::format("base_ejection ({} ms) is above max_ejection ({} ms)", out.base_ejection.count(),
+                          out.max_ejection.count()));
+  }
+}
+
 void ParseRouting(Ctx& ctx, const Entry& section, const std::vector<ParsedBackend>& backends, RoutingConfig& out) {
   if (!IsMapSection(ctx, section)) return;
   Fields f(ctx, section.value, section.path,
-           {"strategy", "max_attempts", "deadline", "open_breakers", "latency_goal", "hedge", "weights", "affinity"});
+           {"strategy", "max_attempts", "deadline", "open_breakers", "latency_goal", "hedge", "weights", "affinity",
+            "outliers"});
   ReadRoutingFields(ctx, f, backends, out);
+  if (const Entry* e = f.Get("outliers")) ReadOutliers(ctx, *e, out.outliers);
 }
 
 bool ServedBySome(const std::vector<ParsedBackend>& backends, std::string_view model) {

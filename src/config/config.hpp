@@ -92,6 +92,23 @@ struct BackendConfig {
   int line = 0;                             // line of this entry in the file, for later errors
 };
 
+// Outlier ejection (docs/routing.md, "Outlier ejection"): every `interval`, the backends serving
+// each model are compared and one far slower or more failing than the rest is taken out of
+// rotation for a while (route::OutlierOptions has the meaning of each field). Top-level
+// `routing.outliers` only; `outliers: false` turns it off.
+struct OutlierConfig {
+  bool enabled = true;
+  Millis interval{10000};
+  unsigned min_samples = 20;
+  unsigned min_pool = 3;
+  double latency_factor = 3.0;
+  Millis min_latency_gap{50};
+  double error_rate_gap = 0.3;
+  double max_ejected_fraction = 0.5;
+  Millis base_ejection{30000};
+  Millis max_ejection{300000};
+};
+
 // How the router orders the eligible backends of one model (docs/routing.md). The top-level
 // `routing` section sets the defaults; an alias may override any field for its requests.
 struct RoutingConfig {
@@ -104,12 +121,20 @@ struct RoutingConfig {
                                             // each attempt's own upstream timeouts
   bool exclude_open = false;                // open_breakers: exclude (true) or last (false, default)
   bool latency_total = false;               // fastest by predicted total latency, not TTFT
-  bool hedge = false;                       // latency-critical: hedge a slow first attempt
+  // hedge: true, or {quantile, min_delay, max_delay} — latency-critical: when the first
+  // attempt has no response head after the `quantile` of its backend's recent times to a head
+  // (clamped to [min_delay, max_delay]), a second attempt goes to the plan's next backend and
+  // the first head to arrive wins (docs/routing.md, "Hedged requests").
+  bool hedge = false;
+  double hedge_quantile = 0.95;             // (0, 1]
+  Millis hedge_min_delay{50};
+  Millis hedge_max_delay{10000};
   // affinity: prefix — requests sharing a prompt prefix (system prompt + first user turn) go
   // first to the same backend of the model (consistent hashing with bounded load), so a
   // self-hosted server's KV cache is reused; the strategy orders the rest of the plan.
   bool prefix_affinity = false;
   std::vector<std::pair<std::string, unsigned>> weights;  // backend id -> weight (weighted)
+  OutlierConfig outliers;                   // top-level `routing` only (aliases cannot set it)
 };
 
 // The learned quality router of one alias (docs/quality_router.md): per request it predicts

@@ -9,6 +9,7 @@
 #include <boost/json.hpp>
 #include <fmt/compile.h>
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "core/request_id.hpp"
 #include "core/utf8.hpp"
@@ -93,6 +94,14 @@ Gateway::Gateway(std::shared_ptr<const Snapshot> snapshot, telemetry::Registry& 
       "Attempts given up for the next backend of the plan before any byte reached the client, by the "
       "backend that failed and why (connect, timeout, status_429, status_503, ...).",
       {"backend", "reason"}));
+  m.hedges = Registered(registry.AddCounter(
+      "meridian_hedges_total",
+      "Hedged attempts launched because the first attempt's response head was late, by the hedge's "
+      "backend and whether its answer was the one used (won) or not (lost).",
+      {"backend", "result"}));
+  m.ejections = Registered(registry.AddCounter(
+      "meridian_outlier_ejections_total",
+      "Backends taken out of a model's rotation by the outlier sweep (routing.outliers).", {"backend", "model"}));
   auto in_flight = [this](telemetry::Emit emit) {
     emit({}, server_ ? static_cast<double>(server_->in_flight()) : 0.0);
   };
@@ -1012,7 +1021,48 @@ asio::awaitable<void> HousekeepingLoop(asio::io_context& context, telemetry::Acc
   }
 }
 
+// Every routing.outliers.interval (read again each time, so a reload applies): one sweep.
+asio::awaitable<void> OutlierLoop(Gateway* gateway) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  for (;;) {
+    timer.expires_after(gateway->snapshot()->config().routing.outliers.interval);
+    auto [ec] = co_await timer.async_wait(kNoThrow);
+    if (ec) co_return;
+    gateway->SweepOutliers();
+  }
+}
+
+route::OutlierOptions ToOutlierOptions(const config::OutlierConfig& c) {
+  route::OutlierOptions o;
+  o.min_samples = c.min_samples;
+  o.min_pool = c.min_pool;
+  o.latency_factor = c.latency_factor;
+  o.min_latency_gap_ms = static_cast<double>(c.min_latency_gap.count());
+  o.error_rate_gap = c.error_rate_gap;
+  o.max_ejected_fraction = c.max_ejected_fraction;
+  o.base_ejection = c.base_ejection;
+  o.max_ejection = c.max_ejection;
+  return o;
+}
+
 }  // namespace
+
+std::size_t Gateway::SweepOutliers() {
+  auto snap = snapshot();
+  const config::OutlierConfig& c = snap->config().routing.outliers;
+  if (!c.enabled) return 0;
+  const route::OutlierOptions options = ToOutlierOptions(c);
+  const Clock::time_point now = Clock::now();
+  std::size_t ejected = 0;
+  for (const std::string& model : snap->model_ids()) {
+    for (const std::string& backend : stats_.SweepOutliers(model, now, options)) {
+      metrics_.ejections->With({backend, model}).Inc();
+      spdlog::info("outlier sweep: backend '{}' ejected for model '{}'", backend, model);
+      ++ejected;
+    }
+  }
+  return ejected;
+}
 
 void Gateway::StartBackgroundTasks(asio::io_context& health_context,
                                    const std::vector<asio::io_context*>& worker_contexts) {
@@ -1028,6 +1078,7 @@ void Gateway::StartBackgroundTasks(asio::io_context& health_context,
     if (!probe) continue;  // same settings as the backend's own upstream, which was created
     asio::co_spawn(health_context, HealthLoop(b.get(), std::move(*probe)), asio::detached);
   }
+  asio::co_spawn(health_context, OutlierLoop(this), asio::detached);
   for (auto* context : worker_contexts) {
     asio::co_spawn(*context, HousekeepingLoop(*context, access_log_), asio::detached);
   }

@@ -165,6 +165,8 @@ class Gateway {
     telemetry::CounterFamily* attempts = nullptr;    // meridian_upstream_attempts_total{backend,outcome}
     telemetry::CounterFamily* cost = nullptr;        // meridian_cost_micro_usd_total{backend}
     telemetry::CounterFamily* retries = nullptr;     // meridian_retries_total{backend,reason}
+    telemetry::CounterFamily* hedges = nullptr;      // meridian_hedges_total{backend,result}
+    telemetry::CounterFamily* ejections = nullptr;   // meridian_outlier_ejections_total{backend,model}
   };
 
   // `registry` and `access_log` (null: no access log) must outlive the Gateway.
@@ -191,10 +193,18 @@ class Gateway {
   // `hooks.sink`, and serves GET /admin/usage from `hooks.usage`. Call before serving.
   void AttachStore(StoreHooks hooks) { store_ = hooks; }
 
-  // Starts active health checks for backends that declare one, on `context`, and a periodic
-  // sweep of idle upstream connections on each of `worker_contexts`.
+  // Starts active health checks for backends that declare one and the outlier sweep
+  // (routing.outliers) on `health_context`, and a periodic sweep of idle upstream connections
+  // on each of `worker_contexts`.
   void StartBackgroundTasks(asio::io_context& health_context,
                             const std::vector<asio::io_context*>& worker_contexts);
+
+  // One outlier sweep now, over the backends of every model the current configuration serves
+  // (route::StatsTable::SweepOutliers with routing.outliers' options): each backend far slower
+  // or more failing than the rest of its model's pool is ejected (its breaker opens for the
+  // ejection time), counted in meridian_outlier_ejections_total and logged (ids only). Returns
+  // the number ejected; 0 when routing.outliers is off. Thread-safe.
+  std::size_t SweepOutliers();
 
   std::shared_ptr<const Snapshot> snapshot() const { return std::atomic_load(&snapshot_); }
 

@@ -96,6 +96,9 @@ RoutePolicy ToRoutePolicy(const config::RoutingConfig& c) {
   p.open_policy = c.exclude_open ? route::OpenPolicy::kExclude : route::OpenPolicy::kLast;
   p.latency_goal = c.latency_total ? route::LatencyGoal::kTotal : route::LatencyGoal::kTtft;
   p.hedge = c.hedge;
+  p.hedge_policy.quantile = c.hedge_quantile;
+  p.hedge_policy.min_delay = c.hedge_min_delay;
+  p.hedge_policy.max_delay = c.hedge_max_delay;
   p.prefix_affinity = c.prefix_affinity;
   for (const auto& [backend, weight] : c.weights) p.weights[backend] = weight;
   return p;

@@ -23,6 +23,7 @@
 #include "policy/config_policy.hpp"
 #include "route/affinity.hpp"
 #include "route/quality.hpp"
+#include "route/retry.hpp"
 #include "route/router.hpp"
 
 namespace meridian::gateway {
@@ -79,6 +80,7 @@ struct RoutePolicy {
   route::OpenPolicy open_policy = route::OpenPolicy::kLast;
   route::LatencyGoal latency_goal = route::LatencyGoal::kTtft;
   bool hedge = false;
+  route::HedgePolicy hedge_policy;           // when hedge: the delay's quantile and bounds
   bool prefix_affinity = false;             // affinity: prefix
   std::unordered_map<std::string, std::uint32_t> weights;  // backend id -> weight; absent = 1
   std::uint32_t WeightOf(std::string_view backend) const {

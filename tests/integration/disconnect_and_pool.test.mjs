@@ -179,8 +179,11 @@ describe('upstream connection pool', () => {
         });
         assert.equal(res.status, 200);
         assert.match(await res.text(), /data: \[DONE\]\n\n$/);
+        // The stream's last upstream bytes are read after the client's stream ended: the next
+        // request waits until the connection is back in the pool, or (on a loaded machine) it
+        // could find the pool empty and open a second one.
+        await waitUntil(async () => pool(await metrics(g), 'idle') === 1, { what: `stream ${i}'s connection back in the pool` });
       }
-      // The stream's last upstream bytes are read after the client's stream ended.
       const m = await waitUntil(async () => {
         const x = await metrics(g);
         return exchanges(x, 'new') + exchanges(x, 'reused') === N && pool(x, 'idle') === 1 ? x : null;

@@ -8,8 +8,8 @@ import { after, describe, test } from 'node:test';
 import path from 'node:path';
 
 import {
-  chat, chatBody, gatewayBin, metric, metrics, repoRoot, simBackend, simStats, startGateway, startSim, stopAll,
-  stopCleanly, testConfig, writeTempConfig,
+  chat, chatBody, chatStream, gatewayBin, metric, metrics, repoRoot, simBackend, simStats, startGateway, startSim, stopAll,
+  stopCleanly, testConfig, waitForStderr, writeTempConfig,
 } from './lib.mjs';
 import { spawnSync } from 'node:child_process';
 
@@ -105,6 +105,192 @@ describe('deadline', () => {
     } finally {
       await stopCleanly(g, 'gateway');
       await slow.stop();
+    }
+  });
+});
+
+describe('outlier ejection', () => {
+  test('the periodic sweep ejects a backend far slower than the rest of its pool: it leaves the rotation', async () => {
+    const sims = [];
+    for (const name of ['a', 'b', 'slow']) {
+      sims.push(await startSim(['--name', name, '--models', 'sim-small', ...(name === 'slow' ? ['--ttft-ms', '150'] : [])]));
+    }
+    const g = await startGateway(testConfig({
+      backends: sims.map((sim, i) => simBackend(sim, { id: ['a', 'b', 'slow'][i], models: ['sim-small'] })),
+      // Weighted (random, equal weights) so that every backend gathers samples; the sweep runs
+      // every 100 ms and judges a backend from 5 samples on.
+      routing: { strategy: 'weighted', outliers: { interval: '100ms', min_samples: 5, base_ejection: '60s' } },
+    }));
+    try {
+      for (let i = 0; i < 90; ++i) assert.equal((await chat(g, chatBody())).status, 200);
+      // Await the sweep's verdict (it runs on its own timer and logs each ejection).
+      await waitForStderr(g, (text) => text.includes("outlier sweep: backend 'slow' ejected for model 'sim-small'"), 20000);
+      const m = await metrics(g);
+      assert.equal(metric(m, 'meridian_outlier_ejections_total', { backend: 'slow', model: 'sim-small' }), 1);
+      assert.equal(metric(m, 'meridian_outlier_ejections_total', { backend: 'a' }), undefined);
+      assert.equal(metric(m, 'meridian_outlier_ejections_total', { backend: 'b' }), undefined);
+      assert.equal(metric(m, 'meridian_breaker_state', { backend: 'slow', model: 'sim-small', state: 'open' }), 1);
+      const before = (await simStats(sims[2])).paths.chat_completions;
+      for (let i = 0; i < 20; ++i) {
+        const r = await chat(g, chatBody());
+        assert.equal(r.status, 200);
+        assert.notEqual(r.headers.get('x-meridian-backend'), 'slow');
+      }
+      assert.equal((await simStats(sims[2])).paths.chat_completions, before);
+      assert.doesNotMatch(g.stderr(), /outlier sweep: backend '(a|b)'/);
+    } finally {
+      await stopCleanly(g, 'gateway');
+      for (const sim of sims) await sim.stop();
+    }
+  });
+});
+
+describe('hedged requests', () => {
+  // The primary (priority: first configured) answers at once until a request slows it down with
+  // x-sim-for: slow; the hedge then goes to the second backend after min_delay (50 ms), since the
+  // primary's 95th-percentile time to a response head is a few milliseconds.
+  async function warmUp(g, model, n = 8) {
+    for (let i = 0; i < n; ++i) {
+      const r = await chat(g, chatBody('warm', { model }));
+      assert.equal(r.status, 200);
+      assert.equal(r.headers.get('x-meridian-backend'), 'slow');
+    }
+  }
+
+  async function waitForAborts(sim, n) {
+    for (;;) {
+      const stats = await simStats(sim);
+      if (stats.client_aborts >= n) return stats.client_aborts;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  test('a late first head launches a hedge on the next backend; the first head wins and the loser is cancelled', async () => {
+    const slow = await startSim(['--name', 'slow', '--models', 'sim-small']);
+    const fast = await startSim(['--name', 'fast', '--models', 'sim-small']);
+    const g = await startGateway(testConfig({
+      backends: [simBackend(slow, { id: 'slow', models: ['sim-small'] }), simBackend(fast, { id: 'fast', models: ['sim-small'] })],
+      routing: { strategy: 'priority' },
+      aliases: {
+        quick: { target: 'sim-small', hedge: { quantile: 0.95, min_delay: '50ms', max_delay: '2s' } },
+        patient: { target: 'sim-small' },
+      },
+    }));
+    try {
+      await warmUp(g, 'quick');
+      const slowDown = { 'x-sim-for': 'slow', 'x-sim-ttft-ms': '30000' };
+      const r = await chat(g, chatBody('hello', { model: 'quick' }), { headers: slowDown });
+      assert.equal(r.status, 200);
+      assert.equal(r.headers.get('x-meridian-backend'), 'fast');
+      assert.equal(r.headers.get('x-meridian-attempts'), '2');
+      assert.equal(await waitForAborts(slow, 1), 1);  // the losing attempt's connection was closed
+
+      // Streamed: the race is on the response head, the same way.
+      const s = await chatStream(g, chatBody('hello', { model: 'quick' }), { headers: slowDown });
+      assert.equal(s.status, 200);
+      assert.equal(s.headers.get('x-meridian-backend'), 'fast');
+      assert.equal(s.headers.get('x-meridian-attempts'), '2');
+      assert.equal(s.events.at(-1).data, '[DONE]');
+      assert.equal(await waitForAborts(slow, 2), 2);
+
+      // An alias without hedge waits for its first backend, however slow.
+      const p = await chat(g, chatBody('hello', { model: 'patient' }),
+        { headers: { 'x-sim-for': 'slow', 'x-sim-ttft-ms': '300' } });
+      assert.equal(p.status, 200);
+      assert.equal(p.headers.get('x-meridian-backend'), 'slow');
+      assert.equal(p.headers.get('x-meridian-attempts'), '1');
+
+      const m = await metrics(g);
+      assert.equal(metric(m, 'meridian_hedges_total', { backend: 'fast', result: 'won' }), 2);
+      assert.equal(metric(m, 'meridian_hedges_total', { backend: 'fast', result: 'lost' }), undefined);
+      assert.equal((await simStats(fast)).paths.chat_completions, 2);
+    } finally {
+      await stopCleanly(g, 'gateway');
+      await slow.stop();
+      await fast.stop();
+    }
+  });
+
+  test('a hedge that fails does not cut the first attempt: its answer is used', async () => {
+    const slow = await startSim(['--name', 'slow', '--models', 'sim-small']);
+    const broken = await startSim(['--name', 'broken', '--models', 'sim-small', '--fault', '500']);
+    const g = await startGateway(testConfig({
+      backends: [simBackend(slow, { id: 'slow', models: ['sim-small'] }),
+        simBackend(broken, { id: 'broken', models: ['sim-small'] })],
+      routing: { strategy: 'priority' },
+      aliases: { quick: { target: 'sim-small', hedge: { min_delay: '50ms' } } },
+    }));
+    try {
+      await warmUp(g, 'quick');
+      const r = await chat(g, chatBody('hello', { model: 'quick' }),
+        { headers: { 'x-sim-for': 'slow', 'x-sim-ttft-ms': '600' } });
+      assert.equal(r.status, 200);
+      assert.equal(r.headers.get('x-meridian-backend'), 'slow');
+      assert.equal(r.headers.get('x-meridian-attempts'), '2');
+      assert.equal((await simStats(broken)).responses_5xx, 1);
+      const m = await metrics(g);
+      assert.equal(metric(m, 'meridian_hedges_total', { backend: 'broken', result: 'lost' }), 1);
+      assert.equal(metric(m, 'meridian_retries_total', { backend: 'broken', reason: 'status_500' }), 1);
+    } finally {
+      await stopCleanly(g, 'gateway');
+      await slow.stop();
+      await broken.stop();
+    }
+  });
+
+  test('a hedge never leaves the eligible set: with one eligible backend there is none to hedge to', async () => {
+    const slow = await startSim(['--name', 'slow', '--models', 'sim-small']);
+    const fast = await startSim(['--name', 'fast', '--models', 'sim-small']);
+    const g = await startGateway(testConfig({
+      backends: [
+        simBackend(slow, { id: 'slow', models: ['sim-small'], tier: 'cloud', jurisdiction: 'DE' }),
+        simBackend(fast, { id: 'fast', models: ['sim-small'], tier: 'cloud', jurisdiction: 'US', vendor: 'openai' }),
+      ],
+      routing: { strategy: 'priority' },
+      aliases: { quick: { target: 'sim-small', hedge: { min_delay: '50ms' } } },
+      policies: [{ name: 'eu-personal-data', when: { data_classes: ['email'] }, require: { inference_jurisdiction: ['EU'] } }],
+    }));
+    try {
+      await warmUp(g, 'quick');
+      const slowDown = { 'x-sim-for': 'slow', 'x-sim-ttft-ms': '400' };
+      // Personal data: only the German backend may serve it, so the late head is waited for.
+      const r = await chat(g, chatBody('write to jane.doe@example.com', { model: 'quick' }), { headers: slowDown });
+      assert.equal(r.status, 200);
+      assert.equal(r.headers.get('x-meridian-backend'), 'slow');
+      assert.equal(r.headers.get('x-meridian-attempts'), '1');
+      assert.equal((await simStats(fast)).paths.chat_completions, 0);
+      // Without it, a late head is hedged to the US backend. (The 400 ms above is now among the
+      // primary's samples, so "late" is past it here.)
+      const h = await chat(g, chatBody('hello', { model: 'quick' }),
+        { headers: { 'x-sim-for': 'slow', 'x-sim-ttft-ms': '30000' } });
+      assert.equal(h.headers.get('x-meridian-backend'), 'fast');
+      assert.equal((await simStats(fast)).paths.chat_completions, 1);
+    } finally {
+      await stopCleanly(g, 'gateway');
+      await slow.stop();
+      await fast.stop();
+    }
+  });
+
+  test('no hedge before the primary has enough samples to say what late is', async () => {
+    const slow = await startSim(['--name', 'slow', '--models', 'sim-small']);
+    const fast = await startSim(['--name', 'fast', '--models', 'sim-small']);
+    const g = await startGateway(testConfig({
+      backends: [simBackend(slow, { id: 'slow', models: ['sim-small'] }), simBackend(fast, { id: 'fast', models: ['sim-small'] })],
+      routing: { strategy: 'priority' },
+      aliases: { quick: { target: 'sim-small', hedge: true } },
+    }));
+    try {
+      await warmUp(g, 'quick', 7);  // one short of the 8 samples a quantile needs
+      const r = await chat(g, chatBody('hello', { model: 'quick' }),
+        { headers: { 'x-sim-for': 'slow', 'x-sim-ttft-ms': '300' } });
+      assert.equal(r.headers.get('x-meridian-backend'), 'slow');
+      assert.equal(r.headers.get('x-meridian-attempts'), '1');
+      assert.equal((await simStats(fast)).paths.chat_completions, 0);
+    } finally {
+      await stopCleanly(g, 'gateway');
+      await slow.stop();
+      await fast.stop();
     }
   });
 });

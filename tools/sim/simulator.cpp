@@ -91,8 +91,23 @@ class Simulator::Pacer {
   bool gone_ = false;
 };
 
-core::Result<Overrides> ParseOverrides(const net::Request& request) {
+// Whether `list` (comma-separated, spaces allowed) names `name`.
+bool NamesSelf(std::string_view list, std::string_view name) {
+  while (!list.empty()) {
+    const std::size_t comma = list.find(',');
+    std::string_view item = list.substr(0, comma);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (item == name) return true;
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+core::Result<Overrides> ParseOverrides(const net::Request& request, std::string_view self_name) {
   Overrides ov;
+  if (auto it = request.find("x-sim-for"); it != request.end() && !NamesSelf(it->value(), self_name)) return ov;
   for (const auto& field : request) {
     std::string_view name = field.name_string();
     if (name.size() < 6 || !boost::beast::iequals(name.substr(0, 6), "x-sim-")) continue;
@@ -358,7 +373,7 @@ asio::awaitable<void> Simulator::Handle(net::Request& request, net::Responder& r
 
 asio::awaitable<void> Simulator::Chat(net::Request& request, net::Responder& responder) {
   const Dialect& dialect = OpenAiDialect();
-  auto ov = ParseOverrides(request);
+  auto ov = ParseOverrides(request, options_.name);
   if (!ov) {
     co_await Reply(responder, InvalidRequest(request, dialect, ov.error()));
     co_return;
@@ -377,7 +392,7 @@ asio::awaitable<void> Simulator::Chat(net::Request& request, net::Responder& res
 
 asio::awaitable<void> Simulator::Responses(net::Request& request, net::Responder& responder) {
   const Dialect& dialect = ResponsesDialect();
-  auto ov = ParseOverrides(request);
+  auto ov = ParseOverrides(request, options_.name);
   if (!ov) {
     co_await Reply(responder, InvalidRequest(request, dialect, ov.error()));
     co_return;
@@ -401,7 +416,7 @@ asio::awaitable<void> Simulator::Messages(net::Request& request, net::Responder&
     co_await Reply(responder, FromReply(request, dialect.Error(kind, bad->message)));
     co_return;
   }
-  auto ov = ParseOverrides(request);
+  auto ov = ParseOverrides(request, options_.name);
   if (!ov) {
     co_await Reply(responder, InvalidRequest(request, dialect, ov.error()));
     co_return;
@@ -437,7 +452,7 @@ asio::awaitable<void> Simulator::GeminiMethod(net::Request& request, net::Respon
                                                     "API consumer identity to call this API.")));
     co_return;
   }
-  auto ov = ParseOverrides(request);
+  auto ov = ParseOverrides(request, options_.name);
   if (!ov) {
     co_await Reply(responder, InvalidRequest(request, dialect, ov.error()));
     co_return;
@@ -602,7 +617,7 @@ asio::awaitable<void> Simulator::StreamAnswer(net::Request& request, net::Respon
 
 asio::awaitable<void> Simulator::Embeddings(net::Request& request, net::Responder& responder) {
   const Dialect& dialect = OpenAiDialect();
-  auto ov = ParseOverrides(request);
+  auto ov = ParseOverrides(request, options_.name);
   if (!ov) {
     co_await Reply(responder, InvalidRequest(request, dialect, ov.error()));
     co_return;

@@ -59,8 +59,10 @@ inline constexpr uint64_t kDefaultEchoChunkBytes = 3;
 inline constexpr uint64_t kMaxEchoChunkBytes = 4096;
 
 // Reads the x-sim-* headers. Failure: an invalid value or unknown fault; the error's param
-// names the header.
-core::Result<Overrides> ParseOverrides(const net::Request& request);
+// names the header. With `x-sim-for: NAME[,NAME...]` the overrides apply only to the simulators
+// of those --name values; any other simulator gets none (so a test can slow down or fail one
+// backend of several that all receive the gateway's forwarded headers).
+core::Result<Overrides> ParseOverrides(const net::Request& request, std::string_view self_name = {});
 
 inline constexpr std::string_view kSimulatorHeader = "x-meridian-simulator";
 

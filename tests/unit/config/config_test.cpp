@@ -631,12 +631,70 @@ TEST_F(ConfigTest, EmptyAuthKeysWarnsAtTheSection) {
                           "configured, so every client is accepted"));
 }
 
-TEST_F(ConfigTest, HedgeIsAcceptedWithAWarningThatItHasNoEffect) {
+TEST_F(ConfigTest, HedgeTrueTakesTheDefaultDelays) {
   Config c = Valid(kB + "aliases:\n  f: {target: m1, hedge: true}\n");
-  EXPECT_TRUE(c.aliases[0].routing.hedge);
-  EXPECT_THAT(c.warnings,
-              testing::Contains("t.yaml:8: aliases.f.hedge: hedged requests are not implemented yet: the "
-                                "setting has no effect"));
+  const RoutingConfig& r = c.aliases[0].routing;
+  EXPECT_TRUE(r.hedge);
+  EXPECT_DOUBLE_EQ(r.hedge_quantile, 0.95);
+  EXPECT_EQ(r.hedge_min_delay, Millis(50));
+  EXPECT_EQ(r.hedge_max_delay, Millis(10000));
+  EXPECT_THAT(c.warnings, testing::Not(testing::Contains(testing::HasSubstr("hedge"))));
+}
+
+TEST_F(ConfigTest, HedgeMapSetsItsDelaysAndTurnsHedgingOn) {
+  Config c = Valid(kB + "aliases:\n  f: {target: m1, hedge: {quantile: 0.5, min_delay: 20ms, max_delay: 2s}}\n");
+  const RoutingConfig& r = c.aliases[0].routing;
+  EXPECT_TRUE(r.hedge);
+  EXPECT_DOUBLE_EQ(r.hedge_quantile, 0.5);
+  EXPECT_EQ(r.hedge_min_delay, Millis(20));
+  EXPECT_EQ(r.hedge_max_delay, Millis(2000));
+}
+
+TEST_F(ConfigTest, HedgeErrorsNameTheField) {
+  EXPECT_THAT(Issues(kB + "aliases:\n  f: {target: m1, hedge: {quantile: 0}}\n"),
+              ElementsAre("t.yaml:8: aliases.f.hedge.quantile: must be above 0 (0.95 waits for the 95th "
+                          "percentile time to a response head)"));
+  EXPECT_THAT(Issues(kB + "aliases:\n  f: {target: m1, hedge: {min_delay: 3s, max_delay: 1s}}\n"),
+              ElementsAre("t.yaml:8: aliases.f.hedge.min_delay: min_delay (3000 ms) is above max_delay (1000 ms)"));
+  EXPECT_THAT(Issues(kB + "aliases:\n  f: {target: m1, hedge: {after: 1s}}\n"),
+              ElementsAre(testing::StartsWith("t.yaml:8: aliases.f.hedge.after: unknown field 'after'")));
+  EXPECT_THAT(Issues(kB + "aliases:\n  f: {target: m1, hedge: often}\n"),
+              ElementsAre("t.yaml:8: aliases.f.hedge: expected true or false, got 'often'"));
+}
+
+TEST_F(ConfigTest, OutlierEjectionIsOnByDefaultAndConfigurable) {
+  Config d = Valid(kB);
+  EXPECT_TRUE(d.routing.outliers.enabled);
+  EXPECT_EQ(d.routing.outliers.interval, Millis(10000));
+  Config off = Valid(kB + "routing:\n  outliers: false\n");
+  EXPECT_FALSE(off.routing.outliers.enabled);
+  Config c = Valid(kB + "routing:\n  outliers: {interval: 200ms, min_samples: 5, min_pool: 2, latency_factor: 2.5, "
+                        "min_latency_gap: 20ms, error_rate_gap: 0.2, max_ejected_fraction: 0.34, base_ejection: 5s, "
+                        "max_ejection: 1m}\n");
+  const OutlierConfig& o = c.routing.outliers;
+  EXPECT_TRUE(o.enabled);
+  EXPECT_EQ(o.interval, Millis(200));
+  EXPECT_EQ(o.min_samples, 5u);
+  EXPECT_EQ(o.min_pool, 2u);
+  EXPECT_DOUBLE_EQ(o.latency_factor, 2.5);
+  EXPECT_EQ(o.min_latency_gap, Millis(20));
+  EXPECT_DOUBLE_EQ(o.error_rate_gap, 0.2);
+  EXPECT_DOUBLE_EQ(o.max_ejected_fraction, 0.34);
+  EXPECT_EQ(o.base_ejection, Millis(5000));
+  EXPECT_EQ(o.max_ejection, Millis(60000));
+}
+
+TEST_F(ConfigTest, OutlierErrorsNameTheField) {
+  EXPECT_THAT(Issues(kB + "routing:\n  outliers: {latency_factor: -1}\n"),
+              ElementsAre("t.yaml:8: routing.outliers.latency_factor: expected a positive number, got '-1'"));
+  EXPECT_THAT(Issues(kB + "routing:\n  outliers: {base_ejection: 10m, max_ejection: 1m}\n"),
+              ElementsAre("t.yaml:8: routing.outliers.base_ejection: base_ejection (600000 ms) is above "
+                          "max_ejection (60000 ms)"));
+  EXPECT_THAT(Issues(kB + "routing:\n  outliers: {min_pool: 1}\n"),
+              ElementsAre(testing::StartsWith("t.yaml:8: routing.outliers.min_pool: ")));
+  // Only the top-level routing has outliers: an alias cannot set it.
+  EXPECT_THAT(Issues(kB + "aliases:\n  f: {target: m1, outliers: false}\n"),
+              ElementsAre(testing::StartsWith("t.yaml:8: aliases.f.outliers: unknown field 'outliers'")));
 }
 
 struct ListenCase {
