@@ -320,13 +320,13 @@ asio::awaitable<void> Gateway::Forward(net::Responder& out, RequestContext& ctx,
     return outcome;
   };
 
-  // Records an attempt given up while still running: the hedge it raced won, or the client
-  // left, or the deadline passed. Says nothing about its backend.
-  auto end_abandoned_attempt = [&](Attempt& a, std::string_view why, Clock::time_point at) {
+  // Records a raced attempt given up while still running (the other one's head was used, or
+  // the client left, or the deadline passed). Says nothing about its backend.
+  auto end_lost_attempt = [&](Attempt& a, Clock::time_point at) {
     a.cancel->Cancel();
-    a.stats->End(a.admission, route::AttemptReport{route::AttemptReport::Verdict::kNeutral, std::nullopt, at - a.start, 0},
-                 at);
-    ctx.attempt_log[a.log].error = why;
+    const route::AttemptReport neutral{route::AttemptReport::Verdict::kNeutral, std::nullopt, at - a.start, 0};
+    a.stats->End(a.admission, neutral, at);
+    ctx.attempt_log[a.log].error = kHedgeLost;
     ctx.attempt_log[a.log].end = at;
   };
 
@@ -380,7 +380,6 @@ asio::awaitable<void> Gateway::Forward(net::Responder& out, RequestContext& ctx,
       ExchangeRace race(co_await asio::this_coro::executor);
       std::array<std::optional<Attempt>, ExchangeRace::kEntrants> entrants;
       const Backend* hedge_backend = nullptr;  // set when the hedge was launched
-      std::optional<std::size_t> hedge_log;
       race.Launch(0, first->backend->upstream(), std::move(first_request));
       entrants[0] = std::move(first);
       std::optional<std::size_t> done = co_await race.Next(entrants[0]->start + *hedge_delay);
@@ -393,7 +392,6 @@ asio::awaitable<void> Gateway::Forward(net::Responder& out, RequestContext& ctx,
           if (!hedge) continue;
           race.Launch(1, hedge->backend->upstream(), std::move(hedge_request));
           hedge_backend = hedge->backend;
-          hedge_log = hedge->log;
           entrants[1] = std::move(hedge);
           step = next;  // the plan goes on after the hedge's backend
           break;
@@ -415,7 +413,8 @@ asio::awaitable<void> Gateway::Forward(net::Responder& out, RequestContext& ctx,
                      : end_failed_attempt(*entrants[slot], &result.error(), nullptr, at, at);
           const route::RetryDecision decision = route::DecideRetry(outcome, retry_context(true, at), kRetryPolicy);
           if (decision.backend_cool_down) entrants[slot]->stats->BlockUntil(at + *decision.backend_cool_down);
-          metrics_.retries->With({entrants[slot]->backend->id(), RetryReason(outcome.status, result ? nullptr : &result.error())}).Inc();
+          const core::Error* error = result ? nullptr : &result.error();
+          metrics_.retries->With({entrants[slot]->backend->id(), RetryReason(outcome.status, error)}).Inc();
           entrants[slot].reset();
           done = co_await race.Next(Clock::now() + kUntilFinished);
           continue;
@@ -428,17 +427,17 @@ asio::awaitable<void> Gateway::Forward(net::Responder& out, RequestContext& ctx,
       }
       for (std::size_t i = 0; i < entrants.size(); ++i) {
         // The loser: cancelled if still waiting for its head, dropped if its head came too.
-        if (entrants[i] && race.Pending(i)) end_abandoned_attempt(*entrants[i], kHedgeLost, Clock::now());
+        if (entrants[i] && race.Pending(i)) end_lost_attempt(*entrants[i], Clock::now());
       }
       if (hedge_backend) {
-        const bool hedge_won = chosen && chosen->log == *hedge_log;
+        const bool hedge_won = chosen && chosen->backend == hedge_backend;  // a plan never repeats a backend
         metrics_.hedges->With({hedge_backend->id(), hedge_won ? "won" : "lost"}).Inc();
       }
     }
     if (deadline_timer) deadline_timer->cancel();
     if (!chosen) {
-      // Both raced attempts failed before a head could be used (only possible when nothing
-      // else was left to wait for): the last error stands; the plan goes on.
+      // No raced attempt finished within kUntilFinished (an upstream with no timeouts at all):
+      // both were abandoned above; the plan goes on.
       continue;
     }
     Attempt& a = *chosen;
